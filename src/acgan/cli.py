@@ -1,0 +1,102 @@
+"""The `acgan` command line. Bad input: one line on stderr and exit status 2."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import UserError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="acgan")
+def main():
+    """Class-conditional image synthesis with AC-GAN (Odena et al., ICML 2017)."""
+
+
+TRAIN_OPTIONS = ("dataset", "data_dir", "classes", "arch", "resolution", "steps", "batch_size", "seed", "device",
+                 "precision")
+
+
+@main.command()
+@click.option("--preset", default="demo", show_default=True,
+              help="Preset name (demo, paper-cifar, paper-imagenet) or a YAML file of config keys.")
+@click.option("--dataset", help="fashion-mnist, mnist, cifar10, cifar100 or folder.")
+@click.option("--data-dir", help="Download folder, or for --dataset folder: a directory or .zip, one folder per class.")
+@click.option("--classes", help="Classes to train on, by index or name: 0,3,5 or cat,dog.")
+@click.option("--arch", help="dcgan-small, paper-cifar or paper-imagenet.")
+@click.option("--resolution", type=int, help="Image size in px (default: the architecture's).")
+@click.option("--steps", type=int, help="Total optimisation steps (with --resume: the new total).")
+@click.option("--batch-size", type=int, help="Images per step.")
+@click.option("--seed", type=int)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]))
+@click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable files in folder data.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other config key; repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default: runs/<arch>-<data>-<time>).")
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue this run directory from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Replace an existing run directory at --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(preset, overrides, out, resume, force, quiet, skip_bad_images, **options):
+    """Train an AC-GAN; writes config.json, log.txt, stats.jsonl, samples/ and checkpoints/ to the run directory."""
+    from .config import from_dict, load_yaml, parse_override
+    from .training.loop import resume as resume_run
+    from .training.loop import train as train_run
+
+    given = {k: v for k, v in options.items() if v is not None}
+    if resume is not None:
+        extra = sorted(set(given) - {"steps", "device"}) + (["--set"] if overrides else []) + \
+            (["--out"] if out else []) + (["--force"] if force else [])
+        if extra:
+            raise UserError(f"--resume continues a run with its own config; only --steps and --device may be "
+                            f"given with it, not {', '.join(extra)}")
+        run = resume_run(resume, steps=given.get("steps"), device=given.get("device"), progress=not quiet)
+        click.echo(f"run: {run}\nsamples: {run / 'samples' / 'latest.png'}")
+        return
+    values = load_yaml(preset)
+    values.update(given)
+    if skip_bad_images:
+        values["skip_bad_images"] = True
+    values.update(dict(parse_override(o) for o in overrides))
+    if isinstance(values.get("classes"), str):
+        from .data import parse_class_list
+        values["classes"] = parse_class_list(values["classes"])
+    cfg = from_dict(values, where="the command line").validate()
+    out = out or Path("runs") / f"{cfg.arch}-{cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = train_run(cfg, out, force=force, progress=not quiet)
+    click.echo(f"run: {run}\nsamples: {run / 'samples' / 'latest.png'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--classes", help="Classes by index or name (default: all).")
+@click.option("--per-class", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="A .png grid (one row per class) or a folder of PNGs.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--step", type=int, help="Checkpoint step (default: the newest).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def sample(run_dir, classes, per_class, out, seed, step, device, force):
+    """Sample a trained run: a grid with one row per class, or one PNG per image."""
+    from .sampling import load_generator, sample_to
+    from .training.runtime import resolve_device
+
+    G = load_generator(run_dir, device=str(resolve_device(device)), step=step)
+    path = sample_to(G, out, classes, per_class, seed, force=force)
+    click.echo(f"wrote {path} (step {G.step})")
+
+
+if __name__ == "__main__":
+    main()

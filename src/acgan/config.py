@@ -1,0 +1,136 @@
+"""Training configuration: documented defaults, YAML presets that state only their differences, strict validation."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+ARCHS = ("dcgan-small", "paper-cifar", "paper-imagenet")
+DATASETS = ("fashion-mnist", "mnist", "cifar10", "cifar100", "folder")
+
+
+@dataclass
+class TrainConfig:
+    # --- data ---
+    dataset: str = "fashion-mnist"
+    data_dir: str = "data"          # torchvision downloads / folder data set (directory or .zip)
+    classes: list | None = None     # class indices or names; None = all classes
+    split: str = "train"            # for folder data with train/ and test/ sub-folders
+    resolution: int | None = None   # px; None = the architecture's default for the data
+    skip_bad_images: bool = False   # folder data: skip undecodable files instead of stopping
+    # --- model ---
+    arch: str = "dcgan-small"
+    z_dim: int = 100                # noise dimensions (paper: 100 + 10-d one-hot = 110)
+    conditioning: str = "onehot"    # "onehot" (paper) or "embedding" (learned, concatenated with z)
+    embed_dim: int = 50             # only for conditioning = "embedding"
+    g_width: int = 64               # dcgan-small base channels of G
+    d_width: int = 64               # dcgan-small base channels of D
+    d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
+    activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
+    init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
+    # --- objective ---
+    class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
+    real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
+    # --- optimisation ---
+    batch_size: int = 100           # images per step (paper: 100)
+    steps: int = 50000              # optimisation steps (one D and one G update each; paper: 50k)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    # --- run ---
+    seed: int = 0
+    device: str = "auto"            # auto | cpu | cuda
+    precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where fast)
+    channels_last: bool = True      # memory format for convolutions
+    log_every: int = 50             # steps between stats.jsonl lines (and host syncs)
+    sample_every: int = 500         # steps between sample grids
+    checkpoint_every: int = 500     # steps between checkpoints
+    keep_checkpoints: int = 3       # newest checkpoints kept
+    grid_columns: int = 10          # samples per class row in the grids
+
+    def validate(self) -> "TrainConfig":
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise UserError(msg)
+
+        need(self.dataset in DATASETS, f"unknown data set '{self.dataset}': choose one of {', '.join(DATASETS)}")
+        need(self.arch in ARCHS, f"unknown architecture '{self.arch}': choose one of {', '.join(ARCHS)}")
+        need(self.conditioning in ("onehot", "embedding"), "conditioning must be 'onehot' or 'embedding'")
+        need(self.device in ("auto", "cpu", "cuda"), f"unknown device '{self.device}': use auto, cpu or cuda")
+        need(self.precision in ("auto", "fp32", "bf16"), f"unknown precision '{self.precision}': use auto, fp32 or bf16")
+        need(self.split in ("train", "test"), "split must be 'train' or 'test'")
+        for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
+                     "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
+                 f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("lr_g", "lr_d", "init_std"):
+            need(float(getattr(self, name)) > 0, f"{name} must be positive")
+        need(0 <= self.d_dropout < 1, "d_dropout must be in [0, 1)")
+        need(self.activation_noise >= 0, "activation_noise must be >= 0")
+        need(0 < self.real_label <= 1, "real_label must be in (0, 1]")
+        if self.resolution is not None:
+            need(isinstance(self.resolution, int) and self.resolution >= 8,
+                 f"resolution must be an integer >= 8, got {self.resolution!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def from_dict(values: dict, base: TrainConfig | None = None, where: str = "config") -> TrainConfig:
+    """Apply `values` on top of `base`; unknown keys are errors, not silent fall-backs."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise UserError(f"unknown key(s) in {where}: {', '.join(unknown)}; valid keys: {', '.join(FIELDS)}")
+    return dataclasses.replace(base or TrainConfig(), **values)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("acgan.presets").iterdir() if p.name.endswith(".yaml"))
+
+
+def load_yaml(path_or_preset: str) -> dict:
+    """A preset name (see preset_names()) or a path to a YAML file of config keys."""
+    path = Path(path_or_preset)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text, where = path.read_text(), str(path)
+    elif path_or_preset in preset_names():
+        text = resources.files("acgan.presets").joinpath(f"{path_or_preset}.yaml").read_text()
+        where = f"preset '{path_or_preset}'"
+    else:
+        raise UserError(f"no preset or YAML file '{path_or_preset}': presets are {', '.join(preset_names())}")
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{where} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{where} must be a mapping of config keys to values")
+    from_dict(values, where=where)  # reject unknown keys early, naming the file
+    return values
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key=value` from --set; the value is read as YAML (numbers, booleans, lists)."""
+    if "=" not in text:
+        raise UserError(f"--set expects key=value, got '{text}'")
+    key, raw = text.split("=", 1)
+    key = key.strip().replace("-", "_")
+    if key not in FIELDS:
+        raise UserError(f"unknown config key '{key}' in --set; valid keys: {', '.join(FIELDS)}")
+    return key, yaml.safe_load(raw)
+
+
+def save_json(obj: dict, path: Path) -> None:
+    from .training.files import atomic_write_text
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,38 @@
+"""The AC-GAN objective on logits (Odena et al. 2017, eq. 2-3).
+
+L_S = E[log P(S=real | x_real)] + E[log P(S=fake | x_fake)]
+L_C = E[log P(C=c | x_real)] + E[log P(C=c | x_fake)]
+D maximises L_S + L_C: its class head learns from real AND generated images.
+G maximises L_C - L_S, with the source term in the usual non-saturating form (-log D(G(z)) instead of
+log(1 - D(G(z)))). Both are written here as losses to minimise; `class_weight` scales L_C for both players.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+
+@dataclass
+class ACGANLoss:
+    class_weight: float = 1.0
+    real_label: float = 1.0  # < 1: one-sided label smoothing of the source target (not in the paper)
+
+    def discriminator(self, real: tuple, fake: tuple, y_real: torch.Tensor, y_fake: torch.Tensor) -> dict:
+        """-(L_S + w L_C) for D, from D's outputs on a real and a generated batch."""
+        (src_r, cls_r), (src_f, cls_f) = real, fake
+        src_r, cls_r, src_f, cls_f = src_r.float(), cls_r.float(), src_f.float(), cls_f.float()
+        source = (F.binary_cross_entropy_with_logits(src_r, torch.full_like(src_r, self.real_label))
+                  + F.binary_cross_entropy_with_logits(src_f, torch.zeros_like(src_f)))
+        cls = F.cross_entropy(cls_r, y_real) + F.cross_entropy(cls_f, y_fake)
+        return {"loss": source + self.class_weight * cls, "d_source": source.detach(), "d_class": cls.detach(),
+                "acc_real": (cls_r.argmax(1) == y_real).float().mean().detach(),
+                "acc_fake": (cls_f.argmax(1) == y_fake).float().mean().detach()}
+
+    def generator(self, fake: tuple, y_fake: torch.Tensor) -> dict:
+        """-(L_C - L_S) for G, non-saturating: BCE(D_S(G(z)), real) + w CE(D_C(G(z)), c)."""
+        src_f, cls_f = fake[0].float(), fake[1].float()
+        source = F.binary_cross_entropy_with_logits(src_f, torch.ones_like(src_f))
+        cls = F.cross_entropy(cls_f, y_fake)
+        return {"loss": source + self.class_weight * cls, "g_source": source.detach(), "g_class": cls.detach()}

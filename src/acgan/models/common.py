@@ -1,0 +1,130 @@
+"""Pieces shared by the architectures: class conditioning, activation noise, the paper's init, D's two heads."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ClassConditioning(nn.Module):
+    """Turns (z, labels) into G's input vector: z concatenated with a one-hot code (paper) or a learned embedding."""
+
+    def __init__(self, num_classes: int, mode: str = "onehot", embed_dim: int = 50):
+        super().__init__()
+        self.num_classes = num_classes
+        self.mode = mode
+        self.embed = nn.Embedding(num_classes, embed_dim) if mode == "embedding" else None
+        self.out_dim = embed_dim if mode == "embedding" else num_classes
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.embed is not None:
+            code = self.embed(labels)
+        else:
+            code = F.one_hot(labels, self.num_classes).to(z.dtype)
+        return torch.cat([z, code], dim=1)
+
+
+class ActivationNoise(nn.Module):
+    """Gaussian noise on D activations while training (the paper's "activation noise", std 0 to 0.2)."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.std > 0:
+            return x + torch.randn_like(x) * self.std
+        return x
+
+
+class TwoHeads(nn.Module):
+    """D's last layer: one Linear with 1 + K outputs, split into the source logit and the class logits.
+
+    No sigmoid or softmax here: the losses work on logits (avoids the double-softmax bug of public scripts)."""
+
+    def __init__(self, in_features: int, num_classes: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, 1 + num_classes)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.linear(torch.flatten(h, 1))
+        return out[:, 0], out[:, 1:]
+
+
+def init_paper(module: nn.Module, std: float) -> None:
+    """Conv / transposed-conv / linear / embedding weights ~ N(0, std), biases 0; BatchNorm keeps (1, 0)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+
+
+def d_block(c_in: int, c_out: int, *, kernel: int, stride: int, bn: bool, dropout: float, noise: float) -> list:
+    """conv -> [BatchNorm] -> LeakyReLU(0.2) -> Dropout, preceded by activation noise on its input."""
+    layers: list[nn.Module] = [ActivationNoise(noise),
+                               nn.Conv2d(c_in, c_out, kernel, stride, padding=(kernel - 1) // 2, bias=not bn)]
+    if bn:
+        layers.append(nn.BatchNorm2d(c_out))
+    layers += [nn.LeakyReLU(0.2, inplace=True), nn.Dropout(dropout)]
+    return layers
+
+
+def g_up(c_in: int, c_out: int, *, kernel: int, last: bool = False) -> list:
+    """Transposed conv with stride 2 (doubles H and W) -> BN + ReLU, or Tanh for the output layer."""
+    pad = (kernel - 1) // 2
+    conv = nn.ConvTranspose2d(c_in, c_out, kernel, 2, padding=pad, output_padding=1 if kernel % 2 else 0,
+                              bias=last)
+    return [conv, nn.Tanh()] if last else [conv, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class Generator(nn.Module):
+    """G(z, c): conditioning -> Linear to (channels, start, start) -> a stack of upsampling layers."""
+
+    def __init__(self, cond: ClassConditioning, z_dim: int, start_channels: int, start_size: int,
+                 body: nn.Sequential, linear_bn: bool):
+        super().__init__()
+        self.cond, self.z_dim = cond, z_dim
+        self.start = (start_channels, start_size, start_size)
+        n = start_channels * start_size * start_size
+        self.fc = nn.Linear(z_dim + cond.out_dim, n, bias=not linear_bn)
+        self.fc_act = nn.Sequential(nn.BatchNorm1d(n) if linear_bn else nn.Identity(), nn.ReLU(inplace=True))
+        self.body = body
+
+    @property
+    def num_classes(self) -> int:
+        return self.cond.num_classes
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.fc_act(self.fc(self.cond(z, labels)))
+        h = h.view(-1, *self.start)
+        if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
+            h = h.contiguous(memory_format=torch.channels_last)
+        return self.body(h)
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, z: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images in [-1, 1] for `labels` (LongTensor [N]); fresh N(0, 1) noise unless `z` is given."""
+        device = self.fc.weight.device
+        labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+        if z is None:
+            z = torch.randn(len(labels), self.z_dim, generator=generator, device="cpu").to(device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self(z.to(device), labels).float()
+        finally:
+            self.train(was_training)
+
+
+class Discriminator(nn.Module):
+    """D(x) -> (source_logit [B], class_logits [B, K])."""
+
+    def __init__(self, features: nn.Sequential, feature_dim: int, num_classes: int):
+        super().__init__()
+        self.features = features
+        self.heads = TwoHeads(feature_dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.heads(self.features(x))

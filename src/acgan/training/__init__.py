@@ -1,0 +1,1 @@
+"""Training: run directories, checkpoints and the AC-GAN loop."""

@@ -1,0 +1,214 @@
+"""The AC-GAN training loop: one D step then one G step per iteration, on one generated batch.
+
+Per step: fake = G(z, c); D learns from D(x_real) and D(fake.detach()); then G learns from D(fake) with D's
+weights frozen. Statistics stay on the device and are read back every `log_every` steps (one host sync).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from ..config import TrainConfig, save_json
+from ..data import load_data, native_resolution_of
+from ..errors import UserError
+from ..losses import ACGANLoss
+from ..models import build_models, count_parameters, default_resolution
+from . import files
+from .runtime import DeviceBatches, autocast, resolve_device, resolve_precision
+
+STAT_KEYS = ("d_loss", "g_loss", "d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
+
+
+def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The z and labels of the progress grids: one row per class, the same z in every row, seeded by cfg.seed."""
+    gen = torch.Generator().manual_seed(cfg.seed + 7919)
+    z = torch.randn(cfg.grid_columns, cfg.z_dim, generator=gen).repeat(num_classes, 1)
+    labels = torch.arange(num_classes).repeat_interleave(cfg.grid_columns)
+    return z, labels
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None):
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.device = resolve_device(cfg.device)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        torch.manual_seed(cfg.seed)
+        resolution = cfg.resolution or (data_info or {}).get("resolution") or \
+            default_resolution(cfg.arch, native_resolution_of(cfg))
+        data = load_data(cfg, resolution)
+        self.data_info = {"dataset": cfg.dataset, "class_names": data.class_names,
+                          "source_classes": data.source_classes, "num_classes": data.num_classes,
+                          "channels": data.channels, "resolution": data.resolution, "num_images": len(data.labels)}
+        if data_info is not None and {k: data_info.get(k) for k in ("class_names", "channels", "resolution")} != \
+                {k: self.data_info[k] for k in ("class_names", "channels", "resolution")}:
+            raise UserError(f"the data now found for {self.run_dir} differs from the data it was trained on "
+                            "(classes, channels or resolution): point --data-dir at the original data")
+        self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes)
+        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.G.to(self.device, memory_format=memory_format)
+        self.D.to(self.device, memory_format=memory_format)
+        fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused)
+        self.loss = ACGANLoss(cfg.class_loss_weight, cfg.real_label)
+        self.batches = DeviceBatches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
+                                     cfg.channels_last)
+        self.num_classes = data.num_classes
+        self.step = 0
+
+    # --- state ---
+    def state(self) -> dict:
+        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda" else torch.zeros(0, dtype=torch.uint8),
+                "config": json.dumps(self.cfg.to_dict()), "data_info": json.dumps(self.data_info)}
+
+    def load_state(self, ckpt: dict, source: str) -> None:
+        try:
+            self.G.load_state_dict(ckpt["G"])
+            self.D.load_state_dict(ckpt["D"])
+            self.opt_g.load_state_dict(ckpt["opt_g"])
+            self.opt_d.load_state_dict(ckpt["opt_d"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise UserError(f"checkpoint {source} does not match the run's config ({str(e).splitlines()[0][:120]}): "
+                            "resume with the config.json it was written with") from None
+        torch.set_rng_state(ckpt["rng_cpu"])
+        if self.device.type == "cuda" and ckpt["rng_cuda"].numel():
+            torch.cuda.set_rng_state(ckpt["rng_cuda"])
+        self.step = int(ckpt["step"])
+
+    def save_checkpoint(self) -> None:
+        files.atomic_torch_save(self.state(), self.run_dir / "checkpoints" / f"ckpt-{self.step:07d}.pt")
+        files.prune_checkpoints(self.run_dir, self.cfg.keep_checkpoints)
+
+    def save_grid(self) -> None:
+        z, labels = fixed_grid_inputs(self.cfg, self.num_classes)
+        with autocast(self.device, self.precision):
+            images = self.G.sample(labels, z)
+        for name in (f"step-{self.step:07d}.png", "latest.png"):
+            files.atomic_save_image(images, self.run_dir / "samples" / name, nrow=self.cfg.grid_columns)
+
+    # --- one iteration ---
+    def train_step(self) -> dict:
+        cfg, dev = self.cfg, self.device
+        x_real, y_real = self.batches.get(self.step)
+        z = torch.randn(cfg.batch_size, cfg.z_dim, device=dev)
+        y_fake = torch.randint(0, self.num_classes, (cfg.batch_size,), device=dev)
+        with autocast(dev, self.precision):
+            fake = self.G(z, y_fake)
+            d_real, d_fake = self.D(x_real), self.D(fake.detach())
+        d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        d["loss"].backward()
+        self.opt_d.step()
+
+        self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        with autocast(dev, self.precision):
+            g_out = self.D(fake)
+        g = self.loss.generator(g_out, y_fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        g["loss"].backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        self.step += 1
+        return {"d_loss": d["loss"].detach(), "g_loss": g["loss"].detach(), **{k: v for k, v in d.items() if k != "loss"},
+                **{k: v for k, v in g.items() if k != "loss"}}
+
+    # --- the loop ---
+    def run(self, log, progress: bool = True) -> None:
+        cfg = self.cfg
+        sums = torch.zeros(len(STAT_KEYS), device=self.device)
+        count, t_last = 0, time.perf_counter()
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress,
+                   dynamic_ncols=True)
+        stats_path = self.run_dir / "stats.jsonl"
+        while self.step < cfg.steps:
+            out = self.train_step()
+            sums += torch.stack([out[k].float() for k in STAT_KEYS])
+            count += 1
+            bar.update(1)
+            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                now = time.perf_counter()
+                means = (sums / count).tolist()  # the one host sync per log interval
+                row = {"step": self.step, **{k: round(v, 5) for k, v in zip(STAT_KEYS, means)},
+                       "step_time_s": round((now - t_last) / count, 5),
+                       "images_per_s": round(count * cfg.batch_size / (now - t_last), 1)}
+                with open(stats_path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
+                                acc_fake=f"{row['acc_fake']:.2f}", img_s=f"{row['images_per_s']:.0f}")
+                sums.zero_()
+                count, t_last = 0, time.perf_counter()
+            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+                self.save_grid()
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self.save_checkpoint()
+                log(f"step {self.step}: checkpoint saved")
+        bar.close()
+
+
+def describe(trainer: Trainer) -> str:
+    info, cfg = trainer.data_info, trainer.cfg
+    return (f"{cfg.arch} on {info['dataset']} ({info['num_images']} images, {info['num_classes']} classes, "
+            f"{info['channels']}x{info['resolution']}x{info['resolution']}), G {count_parameters(trainer.G):,} / "
+            f"D {count_parameters(trainer.D):,} parameters, {trainer.device.type} {trainer.precision}, "
+            f"{cfg.steps} steps of batch {cfg.batch_size}")
+
+
+def make_logger(run_dir: Path, echo: bool):
+    def log(msg: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        with open(Path(run_dir) / "log.txt", "a") as f:
+            f.write(line + "\n")
+        if echo:
+            tqdm.write(msg)
+    return log
+
+
+def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True) -> Path:
+    """A new run in `out` (refuses to overwrite unless `force`)."""
+    cfg.validate()
+    out = Path(out)
+    files.prepare_out_dir(out, force)
+    trainer = Trainer(cfg, out)
+    save_json({"config": cfg.to_dict(), "data": trainer.data_info}, out / "config.json")
+    log = make_logger(out, progress)
+    log(f"start: {describe(trainer)}")
+    trainer.save_grid()
+    trainer.run(log, progress)
+    log(f"done: {trainer.step} steps; samples in {out / 'samples' / 'latest.png'}")
+    return out
+
+
+def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True) -> Path:
+    """Continue a run from its newest checkpoint (optionally to a new total of `steps`)."""
+    from ..config import from_dict
+
+    run_dir = Path(run_dir)
+    saved = files.read_run_config(run_dir)
+    cfg = from_dict(saved["config"], where=str(run_dir / "config.json"))
+    if steps is not None:
+        cfg.steps = steps
+    if device is not None:
+        cfg.device = device
+    cfg.validate()
+    trainer = Trainer(cfg, run_dir, data_info=saved["data"])
+    found = files.checkpoints(run_dir)
+    log = make_logger(run_dir, progress)
+    if found:
+        trainer.load_state(files.load_checkpoint(found[-1][1]), str(found[-1][1]))
+    files.truncate_stats(run_dir / "stats.jsonl", trainer.step)
+    if trainer.step >= cfg.steps:
+        log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N to train further")
+        return run_dir
+    save_json({"config": cfg.to_dict(), "data": trainer.data_info}, run_dir / "config.json")
+    log(f"resume from step {trainer.step}: {describe(trainer)}")
+    trainer.run(log, progress)
+    log(f"done: {trainer.step} steps; samples in {run_dir / 'samples' / 'latest.png'}")
+    return run_dir
