@@ -98,5 +98,64 @@ def sample(run_dir, classes, per_class, out, seed, step, device, force):
     click.echo(f"wrote {path} (step {G.step})")
 
 
+@main.command("train-classifier")
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--data-dir", default="data", show_default=True)
+@click.option("--classes", help="Classes by index or name (default: all).")
+@click.option("--resolution", type=int, help="Image size in px (default: the data's own).")
+@click.option("--epochs", type=click.IntRange(1), default=6, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for evaluator.pt/.json (default: "
+              "evaluators/<dataset>).")
+@click.option("--force", is_flag=True, help="Replace an existing evaluator at --out.")
+@click.option("--quiet", is_flag=True)
+def train_classifier(dataset, data_dir, classes, resolution, epochs, seed, out, force, quiet):
+    """Train the evaluator classifier on real training images; records its accuracy on the real test split."""
+    from .config import TrainConfig
+    from .data import load_data, parse_class_list
+    from .evaluation.classifier import evaluator_meta, save_evaluator, train_evaluator
+    from .training.runtime import resolve_device, resolve_precision
+
+    cfg = TrainConfig(dataset=dataset, data_dir=data_dir, classes=parse_class_list(classes)).validate()
+    out = out or Path("evaluators") / dataset
+    if (out / "evaluator.pt").exists() and not force:
+        raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
+    train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
+    start = time.time()
+    net, acc = train_evaluator(train.images, train.labels, test.images, test.labels, num_classes=train.num_classes,
+                               epochs=epochs, seed=seed, precision=resolve_precision("auto", resolve_device("cpu")),
+                               progress=not quiet)
+    save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
+    click.echo(f"test accuracy {acc:.4f} on {len(test.labels)} real test images; wrote {out}")
+
+
+@main.command("check")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--evaluator", "evaluator_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder written by `acgan train-classifier` for the run's data set.")
+@click.option("--per-class", type=click.IntRange(2), default=500, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def check(run_dir, evaluator_dir, per_class, seed):
+    """Quick sample check: evaluator accuracy and feature diversity per class, as JSON on stdout."""
+    import json
+
+    from .config import from_dict
+    from .data import load_data
+    from .evaluation.classifier import load_evaluator
+    from .evaluation.sample_quality import sample_quality
+    from .sampling import load_generator
+    from .training.files import read_run_config
+
+    G = load_generator(run_dir)
+    ev = load_evaluator(evaluator_dir)
+    saved = read_run_config(run_dir)
+    if ev.meta["resolution"] != saved["data"]["resolution"] or ev.meta["class_names"] != G.class_names:
+        raise UserError(f"the evaluator in {evaluator_dir} was trained on other classes or another resolution "
+                        "than this run: train one with the run's --dataset and --classes")
+    real = load_data(from_dict(saved["config"]), saved["data"]["resolution"], split="test")
+    result = sample_quality(G, ev, real.images, real.labels, per_class=per_class, seed=seed)
+    click.echo(json.dumps(result, indent=2))
+
+
 if __name__ == "__main__":
     main()

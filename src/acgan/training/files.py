@@ -103,6 +103,12 @@ def prepare_out_dir(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def remove_stale_temp_files(run_dir: Path) -> None:
+    """Half-written temp files a killed run left behind (the files they were replacing are intact)."""
+    for tmp in Path(run_dir).rglob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def truncate_stats(path: Path, last_step: int) -> None:
     """Drop stats lines written after the checkpoint we resume from (a crash can leave them, half-written too)."""
     if not path.exists():

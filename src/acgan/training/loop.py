@@ -199,6 +199,7 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
         cfg.device = device
     cfg.validate()
     trainer = Trainer(cfg, run_dir, data_info=saved["data"])
+    files.remove_stale_temp_files(run_dir)
     found = files.checkpoints(run_dir)
     log = make_logger(run_dir, progress)
     if found:

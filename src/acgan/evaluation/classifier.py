@@ -1,0 +1,129 @@
+"""The evaluator: a classifier trained on a data set's real training split.
+
+It stands in for the paper's pretrained Inception on data whose classes are not ImageNet classes: its accuracy on
+generated images (discriminability), its softmax (a domain Inception Score) and its penultimate features (domain
+FID/KID, diversity). Saved as a state_dict plus JSON metadata, loaded with weights_only=True.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..errors import UserError
+from ..training import files
+from ..training.runtime import autocast
+
+
+class EvalNet(nn.Module):
+    """Three conv stages (BN, ReLU, max-pool) and global average pooling: `features` is the pooled vector."""
+
+    def __init__(self, channels: int, num_classes: int, width: int = 32):
+        super().__init__()
+
+        def stage(c_in, c_out):
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                    nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2)]
+
+        w = width
+        self.body = nn.Sequential(*stage(channels, w), *stage(w, 2 * w), *stage(2 * w, 4 * w),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.dropout = nn.Dropout(0.3)
+        self.fc = nn.Linear(4 * w, num_classes)
+        self.feature_dim = 4 * w
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.features(x)))
+
+
+@dataclass
+class Evaluator:
+    net: EvalNet
+    meta: dict  # dataset, class_names, resolution, channels, test_accuracy, ...
+
+    @torch.no_grad()
+    def run(self, images: torch.Tensor, batch: int = 500, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits [N, K], features [N, D]) in fp32 for images in [-1, 1] at the evaluator's resolution."""
+        self.net.eval()
+        dev = next(self.net.parameters()).device
+        logits, feats = [], []
+        for chunk in images.split(batch):
+            with autocast(dev, precision):
+                f = self.net.features(chunk.to(dev).float())
+                logits.append(self.net.fc(f).float().cpu())
+            feats.append(f.float().cpu())
+        return torch.cat(logits), torch.cat(feats)
+
+
+def to_unit(images_uint8: torch.Tensor) -> torch.Tensor:
+    return images_uint8.float().div(127.5).sub(1.0)
+
+
+def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                    *, num_classes: int, epochs: int = 6, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                    precision: str = "fp32", progress: bool = True) -> tuple[EvalNet, float]:
+    """Train on uint8 images with random 2-px shifts and flips off; returns (net, test accuracy)."""
+    torch.manual_seed(seed)
+    net = EvalNet(train_x.shape[1], num_classes).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    steps = epochs * (len(train_x) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    gen = torch.Generator().manual_seed(seed)
+    dev = torch.device("cpu")
+    bar = tqdm(total=steps, desc="train classifier", unit="step", disable=not progress, dynamic_ncols=True)
+    for _ in range(epochs):
+        perm = torch.randperm(len(train_x), generator=gen)
+        for i in range(len(train_x) // batch_size):
+            idx = perm[i * batch_size:(i + 1) * batch_size]
+            x = F.pad(to_unit(train_x[idx]), (2, 2, 2, 2), value=-1.0)
+            dx, dy = torch.randint(0, 5, (2,), generator=gen).tolist()
+            x = x[..., dy:dy + train_x.shape[-2], dx:dx + train_x.shape[-1]].contiguous(memory_format=torch.channels_last)
+            net.train()
+            with autocast(dev, precision):
+                loss = F.cross_entropy(net(x).float(), train_y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1)
+            if i % 50 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    logits, _ = Evaluator(net, {}).run(to_unit(test_x), precision=precision)
+    return net, (logits.argmax(1) == test_y).float().mean().item()
+
+
+def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
+    out = Path(out)
+    files.atomic_torch_save(net.state_dict(), out / "evaluator.pt")
+    files.atomic_write_text(out / "evaluator.json", json.dumps(meta, indent=2) + "\n")
+
+
+def load_evaluator(path: Path) -> Evaluator:
+    path = Path(path)
+    if not (path / "evaluator.json").is_file():
+        raise UserError(f"{path} holds no evaluator (evaluator.json): make one with `acgan train-classifier`")
+    meta = json.loads((path / "evaluator.json").read_text())
+    net = EvalNet(meta["channels"], meta["num_classes"])
+    try:
+        net.load_state_dict(torch.load(path / "evaluator.pt", map_location="cpu", weights_only=True))
+    except Exception as e:
+        raise UserError(f"cannot load {path / 'evaluator.pt'} ({type(e).__name__}): retrain it") from None
+    return Evaluator(net.eval(), meta)
+
+
+def evaluator_meta(cfg, data, test_accuracy: float, seconds: float, epochs: int) -> dict:
+    return {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "class_names": data.class_names,
+            "source_classes": data.source_classes, "num_classes": data.num_classes, "channels": data.channels,
+            "resolution": data.resolution, "test_accuracy": round(test_accuracy, 5), "epochs": epochs,
+            "train_seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -1,0 +1,98 @@
+"""The command line: bad input gives one line on stderr and exit status 2; sampling writes what it says."""
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from acgan.cli import main
+from acgan.training.loop import train
+
+FOLDER = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--steps", "2", "--quiet",
+          "--set", "g_width=8", "--set", "d_width=8"]
+
+
+def run(args):
+    return CliRunner().invoke(main, args)
+
+
+def assert_user_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--dataset", "imagenet21k"], ["unknown data set 'imagenet21k'"]),
+    (["--arch", "stylegan"], ["unknown architecture 'stylegan'"]),
+    (["--set", "lr_gen=1"], ["unknown config key 'lr_gen'"]),
+    (["--set", "steps=-3"], ["steps must be a positive integer"]),
+    (["--preset", "nope"], ["no preset or YAML file 'nope'"]),
+])
+def test_bad_config(args, fragments, tmp_path):
+    assert_user_error(run(["train", "--out", str(tmp_path / "r"), *args]), *fragments)
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_key_in_yaml(tmp_path):
+    (tmp_path / "p.yaml").write_text("arch: dcgan-small\nlearning_rate: 1\n")
+    assert_user_error(run(["train", "--preset", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "r")]),
+                      "unknown key(s) in", "learning_rate")
+
+
+def test_data_errors(folder_data, tmp_path):
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "a")]),
+                      "does not exist")
+    (tmp_path / "empty").mkdir()
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "b")]),
+                      "no class sub-folders")
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--classes", "0,7",
+                           "--out", str(tmp_path / "c")]), "class 7 is out of range", "0..2")
+    (folder_data / "cat" / "bad.jpg").write_bytes(b"\xff\xd8garbage")
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(tmp_path / "d")]),
+                      "bad.jpg", "--skip-bad-images")
+    ok = run(["train", *FOLDER, "--data-dir", str(folder_data), "--skip-bad-images", "--out", str(tmp_path / "e")])
+    assert ok.exit_code == 0, ok.output
+    (folder_data / "bird").mkdir()
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(tmp_path / "f")]),
+                      "'bird'", "has no images")
+
+
+def test_existing_out_and_resume_rules(folder_data, tmp_path):
+    out = tmp_path / "run"
+    assert run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]).exit_code == 0
+    before = sorted(p.name for p in out.rglob("*"))
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]),
+                      "already exists", "--resume", "--force")
+    assert sorted(p.name for p in out.rglob("*")) == before
+    assert_user_error(run(["train", "--resume", str(out), "--arch", "paper-cifar"]), "only --steps and --device")
+    assert_user_error(run(["train", "--resume", str(tmp_path / "nothing")]), "not an acgan run directory")
+    assert run(["train", "--resume", str(out), "--steps", "4", "--quiet"]).exit_code == 0
+    forced = run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out), "--force"])
+    assert forced.exit_code == 0
+    assert json.loads((out / "stats.jsonl").read_text().splitlines()[-1])["step"] == 2
+
+
+def test_sample_grid_and_folder(folder_data, tmp_path):
+    out = tmp_path / "run"
+    assert run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]).exit_code == 0
+    res = run(["sample", str(out), "--classes", "frog,cat", "--per-class", "5", "--out", str(tmp_path / "g.png")])
+    assert res.exit_code == 0, res.output
+    assert Image.open(tmp_path / "g.png").size == (5 * 18 + 2, 2 * 18 + 2)
+    res = run(["sample", str(out), "--per-class", "2", "--out", str(tmp_path / "pngs")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.relative_to(tmp_path / "pngs").as_posix() for p in (tmp_path / "pngs").rglob("*.png")) == [
+        "cat/00000.png", "cat/00001.png", "dog/00000.png", "dog/00001.png", "frog/00000.png", "frog/00001.png"]
+    assert_user_error(run(["sample", str(out), "--out", str(tmp_path / "g.png")]), "already exists")
+    assert_user_error(run(["sample", str(out), "--classes", "cow", "--out", str(tmp_path / "h.png")]),
+                      "unknown class 'cow'")
+
+
+def test_console_script_help():
+    res = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "--resume" in res.stdout

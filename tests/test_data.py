@@ -1,0 +1,128 @@
+import gzip
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from acgan.config import TrainConfig
+from acgan.data import idx as idx_module
+from acgan.data import load_data, resolve_classes
+from acgan.errors import UserError
+
+from .conftest import write_folder_dataset
+
+CIFAR_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.zip"
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def idx_dir(tmp_path, monkeypatch):
+    """Fashion-MNIST-shaped IDX files written by the test, found through the Debian path."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 50), ("t10k", 20)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    monkeypatch.setitem(idx_module.DEBIAN_DIRS, "fashion-mnist", tmp_path)
+    return tmp_path
+
+
+def test_idx_reader_round_trip(idx_dir):
+    arr = idx_module.read_idx(idx_dir / "train-images-idx3-ubyte.gz")
+    assert arr.shape == (50, 28, 28) and arr.dtype == np.uint8
+
+
+def test_fashion_mnist_classes_and_resize(idx_dir):
+    data = load_data(TrainConfig(classes=["Trouser", "9"]), resolution=32)
+    assert data.images.shape == (10, 1, 32, 32) and data.images.dtype == torch.uint8
+    assert data.class_names == ["Trouser", "Ankle boot"] and data.source_classes == [1, 9]
+    assert sorted(set(data.labels.tolist())) == [0, 1]
+    test = load_data(TrainConfig(), resolution=None, split="test")
+    assert test.images.shape == (20, 1, 28, 28)
+
+
+def test_truncated_idx_is_a_user_error(tmp_path):
+    with gzip.open(tmp_path / "bad.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + b"\0" * 10)
+    with pytest.raises(UserError, match="truncated"):
+        idx_module.read_idx(tmp_path / "bad.gz")
+
+
+def test_real_fashion_mnist_when_installed():
+    if not (idx_module.DEBIAN_DIRS["fashion-mnist"] / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("dataset-fashion-mnist is not installed")
+    data = load_data(TrainConfig(), resolution=None, split="test")
+    assert data.images.shape == (10000, 1, 28, 28)
+    assert torch.bincount(data.labels).tolist() == [1000] * 10
+
+
+def test_resolve_classes():
+    names = ["cat", "dog", "frog"]
+    assert resolve_classes("2,cat", names) == [2, 0]
+    assert resolve_classes(None, names) == [0, 1, 2]
+    with pytest.raises(UserError, match="out of range"):
+        resolve_classes("3", names)
+    with pytest.raises(UserError, match="unknown class 'cow'"):
+        resolve_classes("cow", names)
+
+
+def test_folder_directory_and_zip_agree(folder_data, tmp_path):
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(folder_data.rglob("*.png")):
+            z.write(f, "wrapper/" + f.relative_to(folder_data).as_posix())
+    a = load_data(TrainConfig(dataset="folder", data_dir=str(folder_data), classes=["dog", "frog"]), resolution=8)
+    b = load_data(TrainConfig(dataset="folder", data_dir=str(archive), classes=["dog", "frog"]), resolution=8)
+    assert a.class_names == b.class_names == ["dog", "frog"]
+    assert a.images.shape == (48, 3, 8, 8)
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+
+
+def test_folder_grayscale_keeps_one_channel(tmp_path):
+    root = write_folder_dataset(tmp_path / "g", mode="L", per_class=2)
+    assert load_data(TrainConfig(dataset="folder", data_dir=str(root)), resolution=None).channels == 1
+
+
+def test_folder_split_layout(tmp_path):
+    write_folder_dataset(tmp_path / "d" / "train", per_class=3)
+    write_folder_dataset(tmp_path / "d" / "test", per_class=2)
+    cfg = TrainConfig(dataset="folder", data_dir=str(tmp_path / "d"))
+    assert len(load_data(cfg, None).labels) == 9
+    assert len(load_data(cfg, None, split="test").labels) == 6
+
+
+def test_corrupted_image_named_unless_skipped(folder_data):
+    (folder_data / "dog" / "broken.png").write_bytes(b"not a png")
+    cfg = TrainConfig(dataset="folder", data_dir=str(folder_data))
+    with pytest.raises(UserError, match="broken.png.*--skip-bad-images"):
+        load_data(cfg, None)
+    cfg.skip_bad_images = True
+    assert len(load_data(cfg, None).labels) == 72
+
+
+def test_empty_class_folder_and_missing_root(folder_data, tmp_path):
+    (folder_data / "empty").mkdir()
+    with pytest.raises(UserError, match="'empty'.*has no images"):
+        load_data(TrainConfig(dataset="folder", data_dir=str(folder_data)), None)
+    with pytest.raises(UserError, match="does not exist"):
+        load_data(TrainConfig(dataset="folder", data_dir=str(tmp_path / "nope")), None)
+    (tmp_path / "hollow").mkdir()
+    with pytest.raises(UserError, match="no class sub-folders"):
+        load_data(TrainConfig(dataset="folder", data_dir=str(tmp_path / "hollow")), None)
+
+
+@pytest.mark.skipif(not CIFAR_ZIP.exists(), reason="shared/data/cifar10-jpeg.zip is not here")
+def test_cifar10_jpeg_zip_as_folder_data():
+    cfg = TrainConfig(dataset="folder", data_dir=str(CIFAR_ZIP), classes=["cat", "ship"], split="test")
+    data = load_data(cfg, resolution=None)
+    assert data.images.shape == (2000, 3, 32, 32)
+    assert data.class_names == ["cat", "ship"] and data.source_classes == [3, 8]
+    assert torch.bincount(data.labels).tolist() == [1000, 1000]

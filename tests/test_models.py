@@ -1,0 +1,76 @@
+import pytest
+import torch
+from torch import nn
+
+from acgan.config import TrainConfig
+from acgan.errors import UserError
+from acgan.models import build_models
+from acgan.models.common import ActivationNoise
+
+
+@pytest.mark.parametrize("arch,res,channels", [("dcgan-small", 28, 1), ("dcgan-small", 32, 3), ("paper-cifar", 32, 3),
+                                               ("paper-imagenet", 64, 3), ("paper-imagenet", 128, 3)])
+def test_shapes_and_logits(arch, res, channels):
+    g, d = build_models(TrainConfig(arch=arch), channels, res, 10)
+    z, y = torch.randn(3, 100), torch.tensor([0, 4, 9])
+    x = g(z, y)
+    assert x.shape == (3, channels, res, res)
+    assert x.abs().max() <= 1  # tanh output
+    src, cls = d(x)
+    assert src.shape == (3,) and cls.shape == (3, 10)
+
+
+def test_paper_discriminator_layout():
+    _, d = build_models(TrainConfig(arch="paper-cifar", d_dropout=0.5), 3, 32, 10)
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 32, 64, 128, 256, 512]
+    assert [c.stride[0] for c in convs] == [2, 1, 2, 1, 2, 1]
+    assert [c.kernel_size for c in convs] == [(3, 3)] * 6
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == 5  # all but the first conv
+    assert all(m.p == 0.5 for m in d.modules() if isinstance(m, nn.Dropout))
+    assert all(m.negative_slope == 0.2 for m in d.modules() if isinstance(m, nn.LeakyReLU))
+    assert d.heads.linear.out_features == 11  # 1 + K
+
+
+def test_paper_generators_follow_the_appendix():
+    g, _ = build_models(TrainConfig(arch="paper-imagenet"), 3, 128, 10)
+    assert g.fc.in_features == 110 and g.start == (768, 8, 8)
+    tconvs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [t.out_channels for t in tconvs] == [384, 256, 192, 3]
+    assert all(t.kernel_size == (5, 5) and t.stride == (2, 2) for t in tconvs)
+    g, _ = build_models(TrainConfig(arch="paper-cifar"), 3, 32, 10)
+    assert g.start == (384, 4, 4)
+    assert [m.out_channels for m in g.modules() if isinstance(m, nn.ConvTranspose2d)] == [192, 96, 3]
+
+
+def test_paper_init():
+    g, d = build_models(TrainConfig(arch="paper-cifar", init_std=0.02), 3, 32, 10)
+    w = torch.cat([m.weight.flatten() for m in d.modules() if isinstance(m, nn.Conv2d)])
+    assert abs(w.std().item() - 0.02) < 0.002 and abs(w.mean().item()) < 0.002
+    biases = [m.bias for m in list(g.modules()) + list(d.modules())
+              if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)) and m.bias is not None]
+    assert biases and all(torch.all(b == 0) for b in biases)
+
+
+def test_conditioning_modes():
+    g, _ = build_models(TrainConfig(conditioning="onehot", z_dim=100), 1, 28, 10)
+    assert g.fc.in_features == 110
+    g, _ = build_models(TrainConfig(conditioning="embedding", embed_dim=32, z_dim=100), 1, 28, 10)
+    assert g.fc.in_features == 132
+    g.eval()
+    z = torch.randn(1, 100).repeat(2, 1)
+    a, b = g(z, torch.tensor([0, 1]))
+    assert not torch.equal(a, b)  # the class changes the image
+
+
+def test_activation_noise_only_in_training():
+    noise = ActivationNoise(0.2)
+    x = torch.zeros(1000)
+    assert torch.equal(noise.eval()(x), x)
+    std = noise.train()(x).std().item()
+    assert 0.17 < std < 0.23
+
+
+def test_bad_resolution_is_a_user_error():
+    with pytest.raises(UserError, match="divisible by 8"):
+        build_models(TrainConfig(arch="paper-cifar"), 3, 28, 10)

@@ -1,0 +1,113 @@
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from PIL import Image
+
+import acgan
+from acgan.errors import UserError
+from acgan.training import files
+from acgan.training.loop import resume, train
+
+
+def test_run_directory_contents(tiny_cfg, tmp_path):
+    run = train(tiny_cfg, tmp_path / "run", progress=False)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["config"]["arch"] == "dcgan-small" and saved["data"]["class_names"] == ["cat", "dog", "frog"]
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    assert {"d_loss", "g_loss", "acc_real", "acc_fake", "step_time_s", "images_per_s"} <= set(rows[0])
+    assert [s for s, _ in files.checkpoints(run)] == [3, 6]  # keep_checkpoints = 2
+    grid = Image.open(run / "samples" / "latest.png")
+    assert grid.size == (4 * 18 + 2, 3 * 18 + 2)  # 4 columns, one row per class, 2 px padding
+    assert (run / "samples" / "step-0000000.png").exists() and (run / "log.txt").exists()
+
+
+def test_resume_is_bit_identical(tiny_cfg, tmp_path):
+    straight = train(dataclasses.replace(tiny_cfg, steps=8, checkpoint_every=4), tmp_path / "a", progress=False)
+    split = train(dataclasses.replace(tiny_cfg, steps=4, checkpoint_every=4), tmp_path / "b", progress=False)
+    resume(split, steps=8, progress=False)
+    a, b = files.latest_checkpoint(straight), files.latest_checkpoint(split)
+    assert a["step"] == b["step"] == 8
+    for key in ("G", "D"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+    assert torch.equal(a["opt_g"]["state"][0]["exp_avg"], b["opt_g"]["state"][0]["exp_avg"])
+    assert (straight / "stats.jsonl").read_text().count("\n") == (split / "stats.jsonl").read_text().count("\n")
+
+
+def test_resume_drops_stats_written_after_the_checkpoint(tiny_cfg, tmp_path):
+    run = train(dataclasses.replace(tiny_cfg, steps=4, checkpoint_every=4), tmp_path / "r", progress=False)
+    with open(run / "stats.jsonl", "a") as f:
+        f.write('{"step": 6, "d_loss": 1}\n{"step": 8, "d_lo')  # a crash after step 4's checkpoint
+    resume(run, steps=6, progress=False)
+    steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert steps == [2, 4, 6]
+
+
+def test_checkpoint_that_does_not_match_the_config(tiny_cfg, tmp_path):
+    run = train(tiny_cfg, tmp_path / "r", progress=False)
+    saved = json.loads((run / "config.json").read_text())
+    saved["config"]["g_width"] = 16
+    (run / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(UserError, match="does not match"):
+        resume(run, steps=10, progress=False)
+    with pytest.raises(UserError, match="does not match"):
+        acgan.load_generator(run)
+
+
+def test_out_dir_is_never_overwritten(tiny_cfg, tmp_path):
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "precious.txt").write_text("x")
+    with pytest.raises(UserError, match="already exists"):
+        train(tiny_cfg, tmp_path / "keep", progress=False)
+    with pytest.raises(UserError, match="not one"):
+        train(tiny_cfg, tmp_path / "keep", force=True, progress=False)
+    assert (tmp_path / "keep" / "precious.txt").read_text() == "x"
+
+
+def test_load_generator_api(tiny_cfg, tmp_path):
+    run = train(tiny_cfg, tmp_path / "r", progress=False)
+    G = acgan.load_generator(run)
+    assert G.class_names == ["cat", "dog", "frog"] and not G.training
+    x = G.sample(torch.tensor([0, 2, 1]))
+    assert x.shape == (3, 3, 16, 16) and x.min() >= -1 and x.max() <= 1
+    z = torch.randn(2, tiny_cfg.z_dim)
+    assert torch.equal(G.sample(torch.tensor([1, 1]), z=z), G.sample(torch.tensor([1, 1]), z=z))
+    assert acgan.load_generator(run, step=3).step == 3
+
+
+def test_bf16_training_runs(tiny_cfg, tmp_path):
+    run = train(dataclasses.replace(tiny_cfg, precision="bf16"), tmp_path / "r", progress=False)
+    row = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in row.items())
+
+
+def test_kill_9_then_resume(folder_data, tmp_path):
+    """SIGKILL in the middle of training, then --resume: continues from the last checkpoint, no lost or corrupt files."""
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "acgan.cli", "train", "--dataset", "folder", "--data-dir", str(folder_data),
+           "--resolution", "16", "--batch-size", "8", "--steps", "100000", "--out", str(run), "--quiet",
+           "--device", "cpu", "--precision", "fp32",
+           "--set", "g_width=8", "--set", "d_width=8", "--set", "checkpoint_every=5", "--set", "log_every=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while len(files.checkpoints(run)) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(files.checkpoints(run)) >= 2, proc.stderr.read().decode()
+    last = files.checkpoints(run)[-1][0]
+    done = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--resume", str(run), "--steps",
+                           str(last + 7), "--quiet"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, last + 8))  # every step logged exactly once
+    assert files.latest_checkpoint(run)["step"] == last + 7
+    assert not list(run.rglob("*.tmp"))
