@@ -35,7 +35,7 @@ def test_discriminator_loss_is_minus_ls_plus_lc():
     assert math.isclose(out["d_source"].item(), -l_s, rel_tol=1e-6)
     assert math.isclose(out["d_class"].item(), -l_c, rel_tol=1e-6)
     assert out["acc_real"].item() == 0.5  # row 0 -> class 0 right, row 1 -> class 1 (wanted 2) wrong
-    assert out["acc_fake"].item() == 0.5
+    assert out["acc_fake"].item() == 1.0  # both fake rows argmax to their label
 
 
 def test_generator_loss_is_non_saturating_minus_lc_plus_ls():

@@ -5,7 +5,7 @@ from torch import nn
 from acgan.config import TrainConfig
 from acgan.errors import UserError
 from acgan.models import build_models
-from acgan.models.common import ActivationNoise
+from acgan.models.common import ActivationNoise, FastDropout
 
 
 @pytest.mark.parametrize("arch,res,channels", [("dcgan-small", 28, 1), ("dcgan-small", 32, 3), ("paper-cifar", 32, 3),
@@ -27,7 +27,7 @@ def test_paper_discriminator_layout():
     assert [c.stride[0] for c in convs] == [2, 1, 2, 1, 2, 1]
     assert [c.kernel_size for c in convs] == [(3, 3)] * 6
     assert sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) == 5  # all but the first conv
-    assert all(m.p == 0.5 for m in d.modules() if isinstance(m, nn.Dropout))
+    assert [m.p for m in d.modules() if isinstance(m, FastDropout)] == [0.5] * 6
     assert all(m.negative_slope == 0.2 for m in d.modules() if isinstance(m, nn.LeakyReLU))
     assert d.heads.linear.out_features == 11  # 1 + K
 
@@ -74,3 +74,18 @@ def test_activation_noise_only_in_training():
 def test_bad_resolution_is_a_user_error():
     with pytest.raises(UserError, match="divisible by 8"):
         build_models(TrainConfig(arch="paper-cifar"), 3, 28, 10)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.25])
+def test_fast_dropout_matches_dropout_statistics(p):
+    drop = FastDropout(p).train()
+    x = torch.ones(64, 32, 14, 14).contiguous(memory_format=torch.channels_last)
+    y = drop(x)
+    dropped = (y == 0).float().mean().item()
+    assert abs(dropped - p) < 0.01
+    assert abs(y.mean().item() - 1.0) < 0.02  # inverted-dropout scaling keeps the expectation
+    assert torch.allclose(torch.unique(y), torch.tensor([0.0, 1 / (1 - p)]))
+    assert torch.equal(drop.eval()(x), x)
+    # the mask is independent across channels and positions: no stripes from the channels_last layout
+    kept = (y != 0).float()
+    assert kept.mean(dim=(0, 2, 3)).std() < 0.02 and kept.mean(dim=(0, 1)).std() < 0.03

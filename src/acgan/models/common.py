@@ -37,6 +37,38 @@ class ActivationNoise(nn.Module):
         return x
 
 
+class FastDropout(nn.Module):
+    """Dropout whose CPU mask comes from random bytes (8 per int64 draw) instead of bernoulli_.
+
+    On CPU, bernoulli_ took nearly half of a dcgan-small training step; this draws the same kind of mask about 15x
+    faster. The drop probability is rounded to a multiple of 1/256 (0.5 and 0.25 are exact). On other devices it is
+    F.dropout."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.threshold = round(p * 256)  # a byte below this drops the unit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.threshold == 0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, True)
+        n = x.numel()
+        shape = x.shape
+        channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        if channels_last:
+            shape = (shape[0], shape[2], shape[3], shape[1])
+        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64)
+        keep = draws.view(torch.uint8)[:n].view(shape) >= self.threshold
+        if channels_last:
+            keep = keep.permute(0, 3, 1, 2)
+        return x * (keep.to(x.dtype) * (256.0 / (256 - self.threshold)))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class TwoHeads(nn.Module):
     """D's last layer: one Linear with 1 + K outputs, split into the source logit and the class logits.
 
@@ -61,12 +93,12 @@ def init_paper(module: nn.Module, std: float) -> None:
 
 
 def d_block(c_in: int, c_out: int, *, kernel: int, stride: int, bn: bool, dropout: float, noise: float) -> list:
-    """conv -> [BatchNorm] -> LeakyReLU(0.2) -> Dropout, preceded by activation noise on its input."""
+    """conv -> [BatchNorm] -> LeakyReLU(0.2) -> dropout, preceded by activation noise on its input."""
     layers: list[nn.Module] = [ActivationNoise(noise),
                                nn.Conv2d(c_in, c_out, kernel, stride, padding=(kernel - 1) // 2, bias=not bn)]
     if bn:
         layers.append(nn.BatchNorm2d(c_out))
-    layers += [nn.LeakyReLU(0.2, inplace=True), nn.Dropout(dropout)]
+    layers += [nn.LeakyReLU(0.2, inplace=True), FastDropout(dropout)]
     return layers
 
 
