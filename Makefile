@@ -1,0 +1,30 @@
+# `make demo`: set up, get Fashion-MNIST, train the default preset (a few CPU minutes), write a sample grid.
+# `make test`: set up, run the whole test suite.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO   ?= runs/demo
+
+.PHONY: demo test install data clean
+
+install: $(STAMP)
+
+# torch and torchvision are pinned to the releases this project is tested with (pip's cap on these machines)
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+data: $(STAMP)
+	PYTHON=$(PY) scripts/get-data.sh
+
+demo: data
+	$(VENV)/bin/acgan train --preset demo --out $(DEMO) --force
+	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
+
+test: data
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) runs

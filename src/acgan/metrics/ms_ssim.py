@@ -1,0 +1,77 @@
+"""MS-SSIM (Wang, Simoncelli, Bovik 2003), batched, one value per image pair, for images from 16 px up.
+
+The standard definition: 5 scales with weights (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), Gaussian window 11 with
+sigma 1.5, K = (0.01, 0.03), valid (unpadded) filtering, 2x2 average pooling between scales (padding odd sizes as
+pytorch-msssim does), contrast-structure at every scale and luminance at the coarsest, channels averaged.
+
+Small images (RULE = "shrink-window"): at a scale whose side is smaller than the window, the window shrinks to the
+side and sigma shrinks with it (sigma = 1.5 * size / 11), as in the TensorFlow models repository's msssim. Where every
+scale is at least 11 px (images of 176 px and more) this is exactly the standard definition, and equals
+pytorch-msssim.
+"""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+WIN_SIZE, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
+RULE = "shrink-window"  # recorded with every result
+MIN_SIZE = 16
+
+
+def describe() -> dict:
+    return {"weights": WEIGHTS, "window": WIN_SIZE, "sigma": SIGMA, "K": (K1, K2), "small_image_rule": RULE,
+            "pooling": "avg 2x2, odd sizes padded", "filtering": "valid"}
+
+
+def _gaussian(size: int, sigma: float, dtype, device) -> torch.Tensor:
+    coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-(coords ** 2) / (2 * sigma ** 2))
+    return g / g.sum()
+
+
+def _blur(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Separable Gaussian, valid filtering, each channel on its own."""
+    win = _gaussian(size, SIGMA * size / WIN_SIZE, x.dtype, x.device)
+    c = x.shape[1]
+    x = F.conv2d(x, win.view(1, 1, 1, -1).expand(c, 1, 1, size), groups=c)
+    return F.conv2d(x, win.view(1, 1, -1, 1).expand(c, 1, size, 1), groups=c)
+
+
+def _ssim_cs(x: torch.Tensor, y: torch.Tensor, data_range: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pair, per-channel mean SSIM and contrast-structure at one scale: [B, C] each."""
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    size = min(WIN_SIZE, x.shape[-1], x.shape[-2])
+    n, c = x.shape[:2]
+    # one grouped filter pass over the five maps
+    stats = _blur(torch.cat([x, y, x * x, y * y, x * y], dim=1), size).view(n, 5, c, -1)  # spatial flattened
+    mu1, mu2, xx, yy, xy = stats.unbind(1)
+    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s1, s2, s12 = xx - mu1_sq, yy - mu2_sq, xy - mu12
+    cs = (2 * s12 + c2) / (s1 + s2 + c2)
+    ssim = (2 * mu12 + c1) / (mu1_sq + mu2_sq + c1) * cs
+    return ssim.mean(-1), cs.mean(-1)
+
+
+def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, weights=WEIGHTS) -> torch.Tensor:
+    """MS-SSIM of each pair (x[i], y[i]): [B] values. x, y: [B, C, H, W] with values in [0, data_range]."""
+    if x.shape != y.shape or x.dim() != 4:
+        raise ValueError(f"ms_ssim needs two [B, C, H, W] tensors of one shape, got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+    if min(x.shape[-2:]) < MIN_SIZE:
+        raise ValueError(f"ms_ssim needs images of at least {MIN_SIZE} px, got {tuple(x.shape[-2:])}: 5 scales "
+                         "halve the image 4 times")
+    x, y = x.float(), y.float()
+    w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+    levels = len(weights)
+    mcs = []
+    for level in range(levels):
+        ssim, cs = _ssim_cs(x, y, data_range)
+        if level < levels - 1:
+            mcs.append(torch.relu(cs))
+            pad = [s % 2 for s in x.shape[2:]]
+            x = F.avg_pool2d(x, kernel_size=2, padding=pad)
+            y = F.avg_pool2d(y, kernel_size=2, padding=pad)
+    stacked = torch.stack(mcs + [torch.relu(ssim)], dim=0)  # [levels, B, C]
+    return torch.prod(stacked ** w.view(-1, 1, 1), dim=0).mean(1)
