@@ -1,0 +1,65 @@
+"""Overfitting checks (paper section 4.5): nearest training neighbours, latent interpolations, class as style."""
+from __future__ import annotations
+
+import torch
+from torchvision.utils import make_grid
+
+from .classifier import Evaluator, to_unit
+
+
+def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096) -> torch.Tensor:
+    """Indices [Q, k] of the k nearest rows of `pool` for each row of `queries` by L1 distance (flattened)."""
+    q = queries.flatten(1).float()
+    best_d, best_i = None, None
+    for start in range(0, len(pool), chunk):
+        p = pool[start:start + chunk].flatten(1).float()
+        d = torch.cdist(q, p, p=1)
+        i = torch.arange(start, start + len(p)).expand_as(d)
+        if best_d is not None:
+            d, i = torch.cat([best_d, d], 1), torch.cat([best_i, i], 1)
+        best_d, order = d.topk(min(k, d.shape[1]), dim=1, largest=False)
+        best_i = i.gather(1, order)
+    return best_i
+
+
+def neighbour_grid(samples: torch.Tensor, train_uint8: torch.Tensor, evaluator: Evaluator | None, k: int = 5,
+                   space: str = "pixel") -> torch.Tensor:
+    """Rows of [sample | its k nearest training images], in pixel L1 or evaluator-feature L1 space; [0, 1] grid."""
+    train = to_unit(train_uint8)
+    if space == "pixel":
+        idx = nearest_neighbours(samples, train, k)
+    else:
+        _, fq = evaluator.run(samples)
+        _, fp = evaluator.run(train)
+        idx = nearest_neighbours(fq, fp, k)
+    rows = [torch.cat([s[None], train[i]]) for s, i in zip(samples, idx)]
+    return make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=k + 1, padding=2, pad_value=1.0)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    omega = torch.arccos(torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0))
+    if omega.abs() < 1e-6:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+@torch.no_grad()
+def interpolation_grid(G, steps: int = 8, mode: str = "linear", seed: int = 0) -> torch.Tensor:
+    """One row per class: G(z(t), c) for t from 0 to 1 between two random z (linear or spherical)."""
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for c in range(G.num_classes):
+        a, b = torch.randn(2, G.z_dim, generator=gen)
+        ts = torch.linspace(0, 1, steps).tolist()
+        z = torch.stack([(1 - t) * a + t * b if mode == "linear" else slerp(a, b, t) for t in ts])
+        rows.append(G.sample(torch.full((steps,), c), z=z))
+    return make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=steps, padding=2, pad_value=1.0)
+
+
+@torch.no_grad()
+def class_as_style_grid(G, rows: int = 6, seed: int = 0) -> torch.Tensor:
+    """Each row one z, each column one class: the class switches the object while z keeps the style."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(rows, G.z_dim, generator=gen).repeat_interleave(G.num_classes, 0)
+    labels = torch.arange(G.num_classes).repeat(rows)
+    return make_grid(G.sample(labels, z=z) * 0.5 + 0.5, nrow=G.num_classes, padding=2, pad_value=1.0)
