@@ -13,7 +13,7 @@ from acgan.metrics import inception_score
 
 
 @pytest.fixture(scope="module")
-def inception_weights(tmp_path_factory, monkeypatch_module=None):
+def inception_weights(tmp_path_factory):
     """A state_dict with the TF-compatible Inception's layout and random values (the real file cannot be fetched)."""
     orig_load, orig_url = torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url
     torch.nn.Module.load_state_dict = lambda self, *a, **k: None
@@ -51,7 +51,8 @@ def test_inception_metrics_from_a_local_weights_file(inception_weights):
     ours = fidelity_metrics(fake, real, extractor="inception-v3-compat", weights=path, cuda=False)
     direct = torch_fidelity.calculate_metrics(
         input1=Uint8Images(fake), input2=Uint8Images(real), isc=True, fid=True, cuda=False, verbose=False,
-        feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(inception_weights), cache=False)
+        feature_extractor="inception-v3-compat", feature_extractor_weights_path=str(inception_weights), cache=False,
+        save_cpu_ram=True)
     assert math.isclose(ours["inception_score"], direct["inception_score_mean"], rel_tol=1e-6)
     assert math.isclose(ours["fid"], direct["frechet_inception_distance"], rel_tol=1e-6)
     assert ours["weights_sha256"] and ours["network"] == "inception-v3-compat"
