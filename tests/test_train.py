@@ -111,3 +111,22 @@ def test_kill_9_then_resume(folder_data, tmp_path):
     assert steps == list(range(1, last + 8))  # every step logged exactly once
     assert files.latest_checkpoint(run)["step"] == last + 7
     assert not list(run.rglob("*.tmp"))
+
+
+def test_collapse_monitor_writes_per_class_ms_ssim(tiny_cfg, tmp_path):
+    run = train(dataclasses.replace(tiny_cfg, monitor_every=2, monitor_samples=4, monitor_pairs=3), tmp_path / "r",
+                progress=False)
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert all(len(r["class_ms_ssim"]) == 3 for r in rows)
+    assert all(0 <= v <= 1 for r in rows for v in r["class_ms_ssim"])
+    threshold = rows[0]["ms_ssim_threshold"]
+    assert 0 < threshold < 1
+    for r in rows:  # the classes listed above the threshold are exactly those whose value exceeds it
+        assert r["classes_above_threshold"] == [c for c, v in enumerate(r["class_ms_ssim"]) if v > threshold]
+    if any(r["classes_above_threshold"] for r in rows):
+        assert "collapsing" in (run / "log.txt").read_text()
+
+
+def test_monitor_must_align_with_logging(tiny_cfg):
+    with pytest.raises(UserError, match="multiple of log_every"):
+        dataclasses.replace(tiny_cfg, monitor_every=3, log_every=2).validate()

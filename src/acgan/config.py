@@ -55,6 +55,9 @@ class TrainConfig:
     checkpoint_every: int = 500     # steps between checkpoints
     keep_checkpoints: int = 3       # newest checkpoints kept
     grid_columns: int = 10          # samples per class row in the grids
+    monitor_every: int = 500        # steps between mode-collapse checks (0 = off); a multiple of log_every
+    monitor_samples: int = 16       # samples per class for the check
+    monitor_pairs: int = 24         # random same-class pairs per class for its MS-SSIM
 
     def validate(self) -> "TrainConfig":
         def need(ok: bool, msg: str) -> None:
@@ -73,6 +76,10 @@ class TrainConfig:
                  f"{name} must be a positive integer, got {getattr(self, name)!r}")
         for name in ("lr_g", "lr_d", "init_std"):
             need(float(getattr(self, name)) > 0, f"{name} must be positive")
+        need(isinstance(self.monitor_every, int) and self.monitor_every >= 0, "monitor_every must be >= 0")
+        need(self.monitor_every % self.log_every == 0,
+             f"monitor_every ({self.monitor_every}) must be a multiple of log_every ({self.log_every})")
+        need(self.monitor_samples >= 2 and self.monitor_pairs >= 1, "monitor_samples >= 2 and monitor_pairs >= 1")
         need(0 <= self.d_dropout < 1, "d_dropout must be in [0, 1)")
         need(self.activation_noise >= 0, "activation_noise must be >= 0")
         need(0 < self.real_label <= 1, "real_label must be in (0, 1]")

@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..losses import ACGANLoss
 from ..models import build_models, count_parameters, default_resolution
 from . import files
+from .monitor import CollapseMonitor
 from .runtime import DeviceBatches, autocast, resolve_device, resolve_precision
 
 STAT_KEYS = ("d_loss", "g_loss", "d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
@@ -60,6 +61,10 @@ class Trainer:
                                      cfg.channels_last)
         self.num_classes = data.num_classes
         self.step = 0
+        self.monitor = None
+        if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
+            self.monitor = CollapseMonitor(data.images, data.labels, data.num_classes, cfg.z_dim,
+                                           per_class=cfg.monitor_samples, pairs=cfg.monitor_pairs, seed=cfg.seed)
 
     # --- state ---
     def state(self) -> dict:
@@ -139,6 +144,14 @@ class Trainer:
                 row = {"step": self.step, **{k: round(v, 5) for k, v in zip(STAT_KEYS, means)},
                        "step_time_s": round((now - t_last) / count, 5),
                        "images_per_s": round(count * cfg.batch_size / (now - t_last), 1)}
+                if self.monitor is not None and self.step % cfg.monitor_every == 0:
+                    t0 = time.perf_counter()
+                    found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
+                    row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
+                    for c in crossed:
+                        log(f"warning: step {self.step}: class '{self.data_info['class_names'][c]}' MS-SSIM "
+                            f"{found['class_ms_ssim'][c]:.3f} is above the real-data threshold "
+                            f"{found['ms_ssim_threshold']:.3f}: its samples are collapsing")
                 with open(stats_path, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
