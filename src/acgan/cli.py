@@ -157,5 +157,48 @@ def check(run_dir, evaluator_dir, per_class, seed):
     click.echo(json.dumps(result, indent=2))
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--evaluator", help="Folder from `acgan train-classifier` (default: evaluators/<data>-<hash>, trained "
+              "on first use).")
+@click.option("--per-class", type=click.IntRange(10), default=500, show_default=True, help="Samples per class.")
+@click.option("--real-per-class", type=click.IntRange(10), default=500, show_default=True)
+@click.option("--resolutions", help="Comma-separated px for the discriminability sweep (default: R/4, R/2, R, 2R).")
+@click.option("--pairs", type=click.IntRange(2), default=100, show_default=True, help="MS-SSIM pairs per class.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--inception", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Inception IS/FID/KID/PR: auto runs them when weights are found.")
+@click.option("--inception-weights", type=click.Path(), help="Local weights-inception-2015-12-05-6726825d.pth.")
+@click.option("--inception-samples", type=click.IntRange(10), default=5000, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def evaluate(run_dir, resolutions, **options):
+    """The paper's analyses for a run: metrics.json and figures in RUN_DIR/eval/."""
+    from .evaluation.evaluate import EvalOptions
+    from .evaluation.evaluate import evaluate as run_evaluation
+
+    if resolutions:
+        try:
+            options["resolutions"] = [int(r) for r in resolutions.split(",")]
+        except ValueError:
+            raise UserError(f"--resolutions expects comma-separated integers, got '{resolutions}'") from None
+    opts = EvalOptions(**options)
+    metrics = run_evaluation(run_dir, opts, log=lambda msg: click.echo(msg, err=True))
+    res = str(metrics["model_resolution"])
+    click.echo(f"accuracy of samples {metrics['discriminability']['generated'][res]['accuracy']:.4f} "
+               f"(real {metrics['discriminability']['real'][res]['accuracy']:.4f}); classes below the MS-SSIM "
+               f"threshold {metrics['diversity']['fraction_classes_below_threshold']:.0%}; wrote "
+               f"{Path(run_dir) / 'metrics.json'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="HTML file (default: RUN_DIR/report.html).")
+def report(run_dir, out):
+    """One self-contained HTML page with the tables and figures of `acgan evaluate`."""
+    from .evaluation.report import write_report
+
+    click.echo(f"wrote {write_report(run_dir, out)}")
+
+
 if __name__ == "__main__":
     main()

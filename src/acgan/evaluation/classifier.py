@@ -74,6 +74,7 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
                     precision: str = "fp32", progress: bool = True) -> tuple[EvalNet, float]:
     """Train on uint8 images with random 2-px shifts and flips off; returns (net, test accuracy)."""
     torch.manual_seed(seed)
+    batch_size = min(batch_size, len(train_x))
     net = EvalNet(train_x.shape[1], num_classes).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps = epochs * (len(train_x) // batch_size)

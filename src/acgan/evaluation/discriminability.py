@@ -31,26 +31,27 @@ def subset_std(correct: torch.Tensor, subsets: int, seed: int) -> float:
 
 def accuracy_sweep(evaluator: Evaluator, images: torch.Tensor, labels: torch.Tensor, resolutions: list[int],
                    num_classes: int, subsets: int = 10, seed: int = 0) -> dict:
-    """{r: {"accuracy", "std", "per_class": [K]}} for images in [-1, 1]."""
+    """{"r": {"accuracy", "std", "per_class": [K]}} for images in [-1, 1] (string keys, as in metrics.json)."""
     target = evaluator.meta["resolution"]
     out = {}
     for r in resolutions:
         logits, _ = evaluator.run(resize_roundtrip(images, r, target))
         correct = logits.argmax(1) == labels
         per_class = [correct[labels == c].float().mean().item() for c in range(num_classes)]
-        out[r] = {"accuracy": correct.float().mean().item(), "std": subset_std(correct, subsets, seed),
+        out[str(r)] = {"accuracy": correct.float().mean().item(), "std": subset_std(correct, subsets, seed),
                   "per_class": per_class}
     return out
 
 
 def discriminability(evaluator: Evaluator, fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor,
                      real_labels: torch.Tensor, model_resolution: int, resolutions: list[int] | None,
-                     num_classes: int, seed: int = 0) -> dict:
+                     num_classes: int, seed: int = 0, real_sweep: dict | None = None) -> dict:
+    """Both sweeps; `real_sweep` is a cached accuracy_sweep of the same real images."""
     resolutions = sorted(resolutions or default_resolutions(model_resolution))
     gen = accuracy_sweep(evaluator, fake, fake_labels, resolutions, num_classes, seed=seed)
-    ref = accuracy_sweep(evaluator, real, real_labels, resolutions, num_classes, seed=seed)
-    at_model = gen[model_resolution]["per_class"] if model_resolution in gen else None
-    lowest = gen[resolutions[0]]["per_class"]
+    ref = real_sweep or accuracy_sweep(evaluator, real, real_labels, resolutions, num_classes, seed=seed)
+    at_model = gen[str(model_resolution)]["per_class"] if str(model_resolution) in gen else None
+    lowest = gen[str(resolutions[0])]["per_class"]
     better = None if at_model is None else sum(a > b for a, b in zip(at_model, lowest)) / num_classes
     return {"resolutions": resolutions, "generated": gen, "real": ref,
             "fraction_classes_better_at_model_than_lowest": better, "resize": RESIZE_RULE,

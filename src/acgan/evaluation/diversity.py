@@ -34,9 +34,11 @@ def class_ms_ssim(images: torch.Tensor, labels: torch.Tensor, num_classes: int, 
     return out
 
 
-def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int = 100, seed: int = 0) -> dict:
+def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int = 100, seed: int = 0,
+              real_ms_ssim: list | None = None) -> dict:
+    """Generated and real per-class MS-SSIM; `real_ms_ssim` is a cached class_ms_ssim of the same real images."""
     gen = class_ms_ssim(fake, fake_labels, num_classes, pairs, seed)
-    ref = class_ms_ssim(real, real_labels, num_classes, pairs, seed)
+    ref = real_ms_ssim or class_ms_ssim(real, real_labels, num_classes, pairs, seed)
     threshold = max(r["mean"] for r in ref)
     below = sum(g["mean"] < threshold for g in gen) / num_classes
     return {"generated": gen, "real": ref, "threshold": threshold, "fraction_classes_below_threshold": below,

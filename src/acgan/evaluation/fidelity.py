@@ -123,8 +123,9 @@ def fidelity_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str, 
         input1=Uint8Images(fake), input2=Uint8Images(real), isc=True, fid=True, kid=True, prc=True,
         feature_extractor=extractor, feature_extractor_weights_path=str(weights), cuda=cuda, batch_size=batch_size,
         kid_subset_size=min(1000, n), rng_seed=seed, cache=False, verbose=False, save_cpu_ram=True)
-    return {"network": extractor, "weights": str(weights), "weights_sha256": file_sha256(weights)
-            if Path(weights).is_file() else None, "samples": len(fake), "real_samples": len(real),
+    weights_file = Path(weights) / "evaluator.pt" if Path(weights).is_dir() else Path(weights)
+    return {"network": extractor, "weights": str(weights), "weights_sha256": file_sha256(weights_file),
+            "samples": len(fake), "real_samples": len(real),
             "inception_score": out["inception_score_mean"], "inception_score_std": out["inception_score_std"],
             "fid": out["frechet_inception_distance"], "kid": out["kernel_inception_distance_mean"],
             "kid_std": out["kernel_inception_distance_std"], "precision": out["precision"], "recall": out["recall"],

@@ -1,0 +1,163 @@
+"""The evaluation suite: analyses against independent computations, and `evaluate` / `report` end to end."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from acgan.cli import main
+from acgan.evaluation.classifier import Evaluator, EvalNet, load_evaluator
+from acgan.evaluation.discriminability import accuracy_sweep, default_resolutions, resize_roundtrip
+from acgan.evaluation.diversity import class_ms_ssim, diversity, random_pairs
+from acgan.evaluation.joint import joint, pearson
+from acgan.evaluation.overfit import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
+from acgan.metrics import ms_ssim
+
+from .conftest import write_folder_dataset
+
+
+@pytest.fixture
+def split_data(tmp_path):
+    root = tmp_path / "data"
+    write_folder_dataset(root / "train", per_class=40, seed=0)
+    write_folder_dataset(root / "test", per_class=20, seed=1)
+    return root
+
+
+@pytest.fixture
+def evaluator_dir(split_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ev"
+    res = CliRunner().invoke(main, ["train-classifier", "--dataset", "folder", "--data-dir", str(split_data),
+                                    "--resolution", "16", "--epochs", "40", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_train_classifier_records_its_test_accuracy(evaluator_dir, split_data):
+    ev = load_evaluator(evaluator_dir)
+    assert ev.meta["class_names"] == ["cat", "dog", "frog"] and ev.meta["resolution"] == 16
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    test = load_data(TrainConfig(dataset="folder", data_dir=str(split_data)), 16, split="test")
+    logits, feats = ev.run(test.images.float() / 127.5 - 1)
+    assert math.isclose(ev.meta["test_accuracy"], (logits.argmax(1) == test.labels).float().mean().item(), abs_tol=1e-4)
+    assert ev.meta["test_accuracy"] > 0.9  # the classes differ in mean colour: easy
+    assert feats.shape == (60, ev.net.feature_dim)
+
+
+def test_resolution_sweep_on_real_data(evaluator_dir, split_data):
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    ev = load_evaluator(evaluator_dir)
+    test = load_data(TrainConfig(dataset="folder", data_dir=str(split_data)), 16, split="test")
+    x = test.images.float() / 127.5 - 1
+    assert default_resolutions(16) == [4, 8, 16, 32]
+    sweep = accuracy_sweep(ev, x, test.labels, [4, 16], 3)
+    direct = (ev.run(resize_roundtrip(x, 4, 16))[0].argmax(1) == test.labels).float()
+    assert math.isclose(sweep["4"]["accuracy"], direct.mean().item())
+    assert sweep["4"]["per_class"] == [direct[test.labels == c].mean().item() for c in range(3)]
+    assert math.isclose(sweep["16"]["accuracy"], ev.meta["test_accuracy"], abs_tol=1e-4)  # round trip at 16 = identity
+    assert torch.allclose(resize_roundtrip(x, 16, 16), x)
+
+
+def test_class_ms_ssim_matches_direct_pairs():
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(30, 1, 16, 16, generator=gen) * 2 - 1
+    labels = torch.arange(30) % 3
+    out = class_ms_ssim(images, labels, 3, pairs=10, seed=5)
+    gen = torch.Generator().manual_seed(5)
+    x0 = (images[labels == 0] + 1) / 2
+    i, j = random_pairs(len(x0), 10, gen)
+    assert torch.all(i != j)
+    assert math.isclose(out[0]["mean"], ms_ssim(x0[i], x0[j]).mean().item(), rel_tol=1e-6)
+
+
+def test_collapsed_class_is_flagged():
+    gen = torch.Generator().manual_seed(1)
+    labels = torch.arange(40) % 2
+    noise = torch.rand(40, 1, 16, 16, generator=gen)
+    real = torch.where(labels.view(-1, 1, 1, 1) == 1,  # class 1 smoother, so it holds the real maximum
+                       torch.nn.functional.avg_pool2d(noise, 7, 1, 3), torch.nn.functional.avg_pool2d(noise, 3, 1, 1))
+    real = real * 2 - 1
+    fake = real.clone()
+    fake[labels == 1] = fake[labels == 1][0]  # class 1 collapsed to one image
+    d = diversity(fake, labels, real, labels, 2, pairs=20)
+    assert math.isclose(d["generated"][1]["mean"], 1.0, abs_tol=1e-5)
+    assert d["threshold"] == max(r["mean"] for r in d["real"]) and 0 < d["threshold"] < 0.9
+    assert d["fraction_classes_below_threshold"] == 0.5
+
+
+def test_joint_analysis():
+    acc, ms = [0.9, 0.005, 0.5, 0.0, 0.3], [0.1, 0.4, 0.2, 0.35, 0.12]
+    j = joint(acc, ms, threshold=0.25, accuracy_threshold=0.01)
+    assert math.isclose(j["pearson_r"], np.corrcoef(acc, ms)[0, 1], rel_tol=1e-9)
+    assert math.isclose(j["r_squared"], j["pearson_r"] ** 2)
+    assert j["fraction_diverse_above_accuracy"] == 1.0 and j["fraction_collapsed_at_or_below_accuracy"] == 1.0
+    assert math.isnan(pearson([1, 1], [2, 3]))
+
+
+def test_nearest_neighbours_brute_force():
+    gen = torch.Generator().manual_seed(2)
+    pool, q = torch.rand(50, 1, 4, 4, generator=gen), torch.rand(3, 1, 4, 4, generator=gen)
+    idx = nearest_neighbours(q, pool, k=4, chunk=7)
+    brute = (q.flatten(1)[:, None] - pool.flatten(1)[None]).abs().sum(-1).argsort(1)[:, :4]
+    assert torch.equal(idx, brute)
+
+
+def test_slerp_endpoints_and_norm():
+    a, b = torch.randn(16), torch.randn(16)
+    assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    a, b = a / a.norm(), b / b.norm()
+    assert math.isclose(slerp(a, b, 0.3).norm().item(), 1.0, rel_tol=1e-5)
+
+
+def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    runner = CliRunner()
+    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",
+                               "--batch-size", "8", "--steps", "4", "--quiet", "--out", str(run_dir),
+                               "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    args = ["evaluate", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "12", "--real-per-class",
+            "12", "--pairs", "6"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["discriminability"]["resolutions"] == [4, 8, 16, 32]
+    assert len(m["diversity"]["generated"]) == 3 and m["diversity"]["pairs_per_class"] == 6
+    assert m["domain_metrics"]["network"] == "acgan-evaluator" and m["domain_metrics"]["weights_sha256"]
+    assert "skipped" in m["inception"]
+    for name in ("discriminability", "ms_ssim_scatter", "joint", "nearest_pixel", "nearest_features",
+                 "interpolation_linear", "interpolation_slerp", "class_as_style", "training_curves"):
+        assert (run_dir / "eval" / f"{name}.png").is_file(), name
+    first = {k: v for k, v in m.items() if k != "created"}
+    assert runner.invoke(main, args).exit_code == 0  # second run: real statistics from the cache, same numbers
+    again = {k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items() if k != "created"}
+    assert again == first
+    assert list((tmp_path / "cache").glob("real-stats-*.pt"))
+    res = runner.invoke(main, ["report", str(run_dir)])
+    assert res.exit_code == 0, res.output
+    page = (run_dir / "report.html").read_text()
+    for section in ("Discriminability", "Diversity", "Joint analysis", "Sample quality", "Overfitting", "Training"):
+        assert section in page
+    assert page.count("data:image/png;base64,") >= 10 and "missing)" not in page
+
+
+def test_evaluate_errors(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(main, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "no metrics.json" in res.output
+    res = runner.invoke(main, ["evaluate", str(tmp_path)])
+    assert res.exit_code == 2 and "not an acgan run directory" in res.output
+
+
+def test_grids_have_one_row_per_class():
+    from acgan.config import TrainConfig
+    from acgan.models import build_models
+    G, _ = build_models(TrainConfig(g_width=8, z_dim=8), 1, 16, 3)
+    G.class_names = ["a", "b", "c"]
+    assert interpolation_grid(G, steps=5).shape == (3, 3 * 18 + 2, 5 * 18 + 2)
+    assert class_as_style_grid(G, rows=2).shape == (3, 2 * 18 + 2, 3 * 18 + 2)
