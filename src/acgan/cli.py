@@ -200,5 +200,26 @@ def report(run_dir, out):
     click.echo(f"wrote {write_report(run_dir, out)}")
 
 
+@main.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="Our trainer's precision (the baseline is always fp32).")
+@click.option("--iters", type=click.IntRange(1), default=20, show_default=True, help="Timed steps per run (3 runs).")
+@click.option("--quick", is_flag=True, help="dcgan-small at batch 64 only.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write every number as JSON here.")
+def bench(device, precision, iters, quick, out):
+    """Speed: our trainer against the usual AC-GAN loop, MFU, MS-SSIM, feature networks, the collapse monitor."""
+    import json
+
+    from .bench.run import run_all
+    from .bench.table import format_results
+
+    results = run_all(device, precision, iters, quick, log=lambda msg: click.echo(msg, err=True))
+    click.echo(format_results(results))
+    if out:
+        from .training.files import atomic_write_text
+        atomic_write_text(out, json.dumps(results, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from ..config import TrainConfig, save_json
-from ..data import load_data, native_resolution_of
+from ..data import ImageData, load_data, native_resolution_of
 from ..errors import UserError
 from ..losses import ACGANLoss
 from ..models import build_models, count_parameters, default_resolution
@@ -33,14 +33,16 @@ def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor,
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None):
+    def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None, data: ImageData | None = None):
+        """`data` (already at the model's resolution) replaces loading the config's data set, for benchmarks."""
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.device = resolve_device(cfg.device)
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
-        resolution = cfg.resolution or (data_info or {}).get("resolution") or \
-            default_resolution(cfg.arch, native_resolution_of(cfg))
-        data = load_data(cfg, resolution)
+        if data is None:
+            resolution = cfg.resolution or (data_info or {}).get("resolution") or \
+                default_resolution(cfg.arch, native_resolution_of(cfg))
+            data = load_data(cfg, resolution)
         self.data_info = {"dataset": cfg.dataset, "class_names": data.class_names,
                           "source_classes": data.source_classes, "num_classes": data.num_classes,
                           "channels": data.channels, "resolution": data.resolution, "num_images": len(data.labels)}

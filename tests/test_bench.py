@@ -1,0 +1,39 @@
+"""The benchmark harness runs and reports what it claims (no timing is asserted)."""
+import torch
+from torch import nn
+
+from acgan.bench.baseline import with_plain_dropout
+from acgan.bench.run import timed, train_worker
+from acgan.bench.table import format_results
+from acgan.config import TrainConfig
+from acgan.models import build_models
+from acgan.models.common import FastDropout
+
+
+def test_baseline_uses_the_same_model_with_plain_dropout():
+    _, d = build_models(TrainConfig(arch="paper-cifar", d_dropout=0.5), 3, 32, 10)
+    plain = with_plain_dropout(d)
+    assert not any(isinstance(m, FastDropout) for m in plain.modules())
+    assert [m.p for m in plain.modules() if isinstance(m, nn.Dropout)] == [0.5] * 6
+    assert all(torch.equal(a, b) for a, b in zip(d.state_dict().values(), plain.state_dict().values()))
+
+
+def test_timed_counts_calls():
+    calls = []
+    sec = timed(lambda: calls.append(1), torch.device("cpu"), warmup=2, iters=3, repeats=2)
+    assert len(calls) == 2 + 3 * 2 and sec >= 0
+
+
+def test_train_worker_and_table():
+    rows = [train_worker(loop, "dcgan-small", 16, "cpu", "fp32", 1) for loop in ("baseline", "ours")]
+    assert rows[0]["loop"] == "baseline" and rows[0]["images_per_s"] > 0
+    ours = rows[1]
+    assert ours["flops_per_step"] > 0 and 0 < ours["mfu"] and ours["precision"] == "fp32"
+    results = {"device": "cpu", "device_name": "cpu", "threads": 2, "torch": torch.__version__, "train": rows,
+               "ms_ssim": [{"px": 192, "channels": 3, "pairs": 16, "ours_pairs_per_s": 10.0,
+                            "pytorch_msssim_pairs_per_s": 5.0, "ratio": 2.0}],
+               "features": [{"network": "evaluator (28 px)", "precision": "fp32", "images_per_s": 100.0}],
+               "monitor": {"monitor_every": 500, "check_s": 0.05, "step_s": 0.05, "share": 0.002}}
+    text = format_results(results)
+    ratio = ours["images_per_s"] / rows[0]["images_per_s"]
+    assert f"{ratio:5.2f}x" in text and "(2.00x)" in text and "0.20% of training time" in text
