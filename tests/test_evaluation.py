@@ -161,3 +161,44 @@ def test_grids_have_one_row_per_class():
     G.class_names = ["a", "b", "c"]
     assert interpolation_grid(G, steps=5).shape == (3, 3 * 18 + 2, 5 * 18 + 2)
     assert class_as_style_grid(G, rows=2).shape == (3, 2 * 18 + 2, 3 * 18 + 2)
+
+
+def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
+    """Folder classes named n0XXXXXXX: discriminability uses torchvision's Inception-v3 from a local file."""
+    from torchvision.models import inception_v3
+
+    from acgan.evaluation.imagenet import load_imagenet_inception
+
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    synsets = ["n01440764", "n01443537"]
+    data = tmp_path / "data"
+    write_folder_dataset(data / "train", classes=synsets, per_class=16)
+    write_folder_dataset(data / "test", classes=synsets, per_class=8, seed=1)
+    torch.manual_seed(0)
+    weights = tmp_path / "inception_v3.pth"
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
+    order = tmp_path / "synsets.txt"
+    order.write_text("n01234567 something\nn01443537 goldfish\nn01440764 tench\n")
+    runner = CliRunner()
+    common = ["--dataset", "folder", "--data-dir", str(data), "--resolution", "16", "--quiet"]
+    assert runner.invoke(main, ["train-classifier", *common, "--epochs", "2", "--out", str(tmp_path / "ev")]).exit_code == 0
+    res = runner.invoke(main, ["train", *common, "--batch-size", "8", "--steps", "2", "--out", str(tmp_path / "run"),
+                               "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    args = ["evaluate", str(tmp_path / "run"), "--evaluator", str(tmp_path / "ev"), "--per-class", "10",
+            "--real-per-class", "10", "--pairs", "4", "--resolutions", "16", "--imagenet-weights", str(weights)]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 2 and "--imagenet-synsets" in res.output  # 2 of 1000 synsets: the order is needed
+    res = runner.invoke(main, args + ["--imagenet-synsets", str(order)])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["discriminability"]["network"] == "torchvision inception_v3 IMAGENET1K_V1"
+    # the same accuracy computed directly: argmax over 1000 ImageNet classes against each synset's index
+    net = load_imagenet_inception(synsets, str(weights), str(order))
+    assert net.targets == [2, 1]
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    real = load_data(TrainConfig(dataset="folder", data_dir=str(data)), 16, split="test")
+    logits, _ = net.run(resize_roundtrip(real.images.float() / 127.5 - 1, 16, 299))
+    direct = (logits.argmax(1) == torch.tensor([2, 1])[real.labels]).float().mean().item()
+    assert math.isclose(m["discriminability"]["real"]["16"]["accuracy"], direct, abs_tol=1e-6)

@@ -170,6 +170,10 @@ def check(run_dir, evaluator_dir, per_class, seed):
               help="Inception IS/FID/KID/PR: auto runs them when weights are found.")
 @click.option("--inception-weights", type=click.Path(), help="Local weights-inception-2015-12-05-6726825d.pth.")
 @click.option("--inception-samples", type=click.IntRange(10), default=5000, show_default=True)
+@click.option("--imagenet-weights", type=click.Path(), help="torchvision's inception_v3_google-0cc3c7bd.pth, for "
+              "discriminability of synset-named (ImageNet) classes.")
+@click.option("--imagenet-synsets", type=click.Path(exists=True), help="The 1000 ImageNet synsets in class-index "
+              "order, one per line.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def evaluate(run_dir, resolutions, **options):
     """The paper's analyses for a run: metrics.json and figures in RUN_DIR/eval/."""

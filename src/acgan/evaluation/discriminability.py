@@ -31,12 +31,15 @@ def subset_std(correct: torch.Tensor, subsets: int, seed: int) -> float:
 
 def accuracy_sweep(evaluator: Evaluator, images: torch.Tensor, labels: torch.Tensor, resolutions: list[int],
                    num_classes: int, subsets: int = 10, seed: int = 0) -> dict:
-    """{"r": {"accuracy", "std", "per_class": [K]}} for images in [-1, 1] (string keys, as in metrics.json)."""
+    """{"r": {"accuracy", "std", "per_class": [K]}} for images in [-1, 1] (string keys, as in metrics.json).
+
+    A classifier with its own label space (ImageNet's Inception) carries `targets`: label -> its output index."""
     target = evaluator.meta["resolution"]
+    wanted = torch.tensor(evaluator.targets)[labels] if getattr(evaluator, "targets", None) else labels
     out = {}
     for r in resolutions:
         logits, _ = evaluator.run(resize_roundtrip(images, r, target))
-        correct = logits.argmax(1) == labels
+        correct = logits.argmax(1) == wanted
         per_class = [correct[labels == c].float().mean().item() for c in range(num_classes)]
         out[str(r)] = {"accuracy": correct.float().mean().item(), "std": subset_std(correct, subsets, seed),
                   "per_class": per_class}

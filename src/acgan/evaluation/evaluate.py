@@ -20,7 +20,8 @@ from .cache import cached, content_key
 from .classifier import Evaluator, load_evaluator, to_unit
 from .discriminability import RESIZE_RULE, accuracy_sweep, default_resolutions, discriminability
 from .diversity import class_ms_ssim, diversity
-from .fidelity import EVALUATOR_EXTRACTOR, fidelity_metrics, find_inception_weights
+from .fidelity import EVALUATOR_EXTRACTOR, fidelity_metrics, file_sha256, find_inception_weights
+from .imagenet import all_synsets, load_imagenet_inception
 from .joint import joint
 from .overfit import class_as_style_grid, interpolation_grid, neighbour_grid
 
@@ -36,6 +37,8 @@ class EvalOptions:
     inception: str = "auto"              # auto (when weights are found) | on | off
     inception_weights: str | None = None
     inception_samples: int = 5000        # generated and real images each for the Inception metrics
+    imagenet_weights: str | None = None  # torchvision Inception-v3 file, for synset-named classes
+    imagenet_synsets: str | None = None  # the 1000 synsets in class-index order
     device: str = "auto"
 
 
@@ -64,6 +67,7 @@ def get_evaluator(opts: EvalOptions, saved: dict, cfg, log) -> Evaluator:
         raise UserError(f"the evaluator in {path} was trained on other classes or channels than this run: "
                         "train one with the run's --dataset and --classes")
     ev.meta["path"] = str(path)
+    ev.meta["weights_sha256"] = file_sha256(path / "evaluator.pt")
     return ev
 
 
@@ -103,13 +107,18 @@ def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
     fake, fake_labels = generate(G, opts.per_class, opts.seed)
 
     log("discriminability and diversity")
-    real_key = content_key(real_u8, real_labels, evaluator.meta, resolutions, opts.pairs, opts.seed, RESIZE_RULE,
+    classifier = evaluator
+    if all_synsets(G.class_names):  # ImageNet classes: the paper's own network judges them
+        classifier = load_imagenet_inception(G.class_names, opts.imagenet_weights, opts.imagenet_synsets)
+    real_key = content_key(real_u8, real_labels, classifier.meta, resolutions, opts.pairs, opts.seed, RESIZE_RULE,
                            "ms-ssim-v1")
     real_stats = cached("real-stats", real_key, lambda: {
-        "sweep": json.dumps(accuracy_sweep(evaluator, real, real_labels, resolutions, k, seed=opts.seed)),
+        "sweep": json.dumps(accuracy_sweep(classifier, real, real_labels, resolutions, k, seed=opts.seed)),
         "ms_ssim": json.dumps(class_ms_ssim(real, real_labels, k, opts.pairs, opts.seed))})
-    disc = discriminability(evaluator, fake, fake_labels, real, real_labels, res, resolutions, k, opts.seed,
+    disc = discriminability(classifier, fake, fake_labels, real, real_labels, res, resolutions, k, opts.seed,
                             real_sweep=json.loads(real_stats["sweep"]))
+    disc["network"] = classifier.meta.get("network", "acgan evaluator")
+    disc["weights_sha256"] = classifier.meta.get("weights_sha256")
     div = diversity(fake, fake_labels, real, real_labels, k, opts.pairs, opts.seed,
                     real_ms_ssim=json.loads(real_stats["ms_ssim"]))
     acc_at_model = disc["generated"][str(res)]["per_class"]
