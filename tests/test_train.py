@@ -130,3 +130,14 @@ def test_collapse_monitor_writes_per_class_ms_ssim(tiny_cfg, tmp_path):
 def test_monitor_must_align_with_logging(tiny_cfg):
     with pytest.raises(UserError, match="multiple of log_every"):
         dataclasses.replace(tiny_cfg, monitor_every=3, log_every=2).validate()
+
+
+def test_compile_falls_back_cleanly(tiny_cfg, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no compiler here")
+    monkeypatch.setattr(torch, "compile", broken)
+    eager = train(tiny_cfg, tmp_path / "a", progress=False)
+    fallback = train(dataclasses.replace(tiny_cfg, compile=True), tmp_path / "b", progress=False)
+    assert "torch.compile failed: RuntimeError: no compiler here" in (fallback / "log.txt").read_text()
+    a, b = files.latest_checkpoint(eager), files.latest_checkpoint(fallback)
+    assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])  # the trial left no trace

@@ -63,10 +63,39 @@ class Trainer:
                                      cfg.channels_last)
         self.num_classes = data.num_classes
         self.step = 0
+        self.g_forward, self.d_forward = self.G, self.D  # compiled versions when cfg.compile works
+        self.compile_note = self.try_compile() if cfg.compile else "eager"
         self.monitor = None
         if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
             self.monitor = CollapseMonitor(data.images, data.labels, data.num_classes, cfg.z_dim,
                                            per_class=cfg.monitor_samples, pairs=cfg.monitor_pairs, seed=cfg.seed)
+
+    def try_compile(self) -> str:
+        """torch.compile G and D, proven on one trial forward/backward; any failure keeps eager mode.
+
+        The trial leaves no trace: weights, BatchNorm buffers, gradients and RNG state are restored."""
+        import copy
+
+        saved = copy.deepcopy((self.G.state_dict(), self.D.state_dict()))
+        rng = torch.get_rng_state()
+        try:
+            g, d = torch.compile(self.G), torch.compile(self.D)
+            with autocast(self.device, self.precision):
+                z = torch.randn(self.cfg.batch_size, self.cfg.z_dim, device=self.device)
+                y = torch.zeros(self.cfg.batch_size, dtype=torch.long, device=self.device)
+                src, cls = d(g(z, y))
+            (src.float().sum() + cls.float().sum()).backward()
+            self.g_forward, self.d_forward = g, d
+            note = "torch.compile"
+        except Exception as e:  # compilers fail in many ways: fall back, say why
+            note = f"eager (torch.compile failed: {type(e).__name__}: {str(e).splitlines()[0][:120]})"
+        finally:
+            self.G.load_state_dict(saved[0])
+            self.D.load_state_dict(saved[1])
+            self.G.zero_grad(set_to_none=True)
+            self.D.zero_grad(set_to_none=True)
+            torch.set_rng_state(rng)
+        return note
 
     # --- state ---
     def state(self) -> dict:
@@ -108,8 +137,8 @@ class Trainer:
         z = torch.randn(cfg.batch_size, cfg.z_dim, device=dev)
         y_fake = torch.randint(0, self.num_classes, (cfg.batch_size,), device=dev)
         with autocast(dev, self.precision):
-            fake = self.G(z, y_fake)
-            d_real, d_fake = self.D(x_real), self.D(fake.detach())
+            fake = self.g_forward(z, y_fake)
+            d_real, d_fake = self.d_forward(x_real), self.d_forward(fake.detach())
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
         self.opt_d.zero_grad(set_to_none=True)
         d["loss"].backward()
@@ -117,7 +146,7 @@ class Trainer:
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
-            g_out = self.D(fake)
+            g_out = self.d_forward(fake)
         g = self.loss.generator(g_out, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
@@ -173,6 +202,7 @@ def describe(trainer: Trainer) -> str:
     return (f"{cfg.arch} on {info['dataset']} ({info['num_images']} images, {info['num_classes']} classes, "
             f"{info['channels']}x{info['resolution']}x{info['resolution']}), G {count_parameters(trainer.G):,} / "
             f"D {count_parameters(trainer.D):,} parameters, {trainer.device.type} {trainer.precision}, "
+            f"{trainer.compile_note}, "
             f"{cfg.steps} steps of batch {cfg.batch_size}")
 
 
