@@ -202,3 +202,28 @@ def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
     logits, _ = net.run(resize_roundtrip(real.images.float() / 127.5 - 1, 16, 299))
     direct = (logits.argmax(1) == torch.tensor([2, 1])[real.labels]).float().mean().item()
     assert math.isclose(m["discriminability"]["real"]["16"]["accuracy"], direct, abs_tol=1e-6)
+
+
+def test_mean_pairwise_distance_brute_force():
+    import itertools
+
+    from acgan.evaluation.sample_quality import mean_pairwise_distance
+    f = torch.randn(7, 5, generator=torch.Generator().manual_seed(4))
+    brute = np.mean([torch.dist(f[i], f[j]).item() for i, j in itertools.combinations(range(7), 2)])
+    assert math.isclose(mean_pairwise_distance(f), brute, rel_tol=1e-6)
+
+
+def test_check_command(split_data, evaluator_dir, tmp_path):
+    runner = CliRunner()
+    run_dir = tmp_path / "run"
+    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",
+                               "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                               "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "6"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert [r["class"] for r in d["per_class"]] == ["cat", "dog", "frog"]
+    assert math.isclose(d["accuracy"], np.mean([r["accuracy"] for r in d["per_class"]]), abs_tol=1e-3)
+    assert d["min_diversity_ratio"] == min(r["diversity_ratio"] for r in d["per_class"])
+    assert all(0 <= r["ms_ssim"] <= 1 for r in d["per_class"])

@@ -1,4 +1,4 @@
-"""Per-class discriminability and diversity of samples, measured with an evaluator classifier.
+"""Per-class discriminability and diversity of samples, measured with an evaluator classifier (`acgan check`).
 
 - accuracy: the fraction of samples the evaluator labels as their intended class (GAN-test accuracy);
 - diversity: mean pairwise Euclidean distance between evaluator features of images of one class, for samples and
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch
 
+from ..metrics.ms_ssim import MIN_SIZE
 from .classifier import Evaluator, to_unit
+from .diversity import class_ms_ssim
 
 
 def mean_pairwise_distance(features: torch.Tensor) -> float:
@@ -28,6 +30,7 @@ def sample_quality(G, evaluator: Evaluator, real_images: torch.Tensor, real_labe
     fake = torch.cat([G.sample(chunk, generator=gen).cpu() for chunk in labels.split(1000)])
     logits, feats = evaluator.run(fake)
     correct = logits.argmax(1) == labels
+    ms = class_ms_ssim(fake, labels, k, pairs=100, seed=seed) if fake.shape[-1] >= MIN_SIZE else None
     rows = []
     for c in range(k):
         real_c = real_images[real_labels == c]
@@ -37,7 +40,8 @@ def sample_quality(G, evaluator: Evaluator, real_images: torch.Tensor, real_labe
         div_real = mean_pairwise_distance(real_feats)
         rows.append({"class": G.class_names[c], "accuracy": round(correct[labels == c].float().mean().item(), 4),
                      "diversity": round(div_fake, 4), "real_diversity": round(div_real, 4),
-                     "diversity_ratio": round(div_fake / div_real, 4)})
+                     "diversity_ratio": round(div_fake / div_real, 4),
+                     "ms_ssim": round(ms[c]["mean"], 4) if ms else None})
     return {"accuracy": round(correct.float().mean().item(), 4),
             "min_diversity_ratio": min(r["diversity_ratio"] for r in rows),
             "per_class": rows, "samples_per_class": per_class, "seed": seed,
