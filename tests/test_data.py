@@ -126,3 +126,29 @@ def test_cifar10_jpeg_zip_as_folder_data():
     assert data.images.shape == (2000, 3, 32, 32)
     assert data.class_names == ["cat", "ship"] and data.source_classes == [3, 8]
     assert torch.bincount(data.labels).tolist() == [1000, 1000]
+
+
+def test_download_failure_is_a_clear_error(tmp_path, monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise OSError("Network is unreachable")
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
+    monkeypatch.setitem(idx_module.DEBIAN_DIRS, "mnist", tmp_path / "none")
+    with pytest.raises(UserError, match="mnist is not in .* could not be downloaded"):
+        load_data(TrainConfig(dataset="mnist", data_dir=str(tmp_path)), None)
+    with pytest.raises(UserError, match="cifar10 is not in .*--dataset folder"):
+        load_data(TrainConfig(dataset="cifar10", data_dir=str(tmp_path)), None)
+
+
+def test_mnist_from_torchvision_layout(tmp_path, monkeypatch):
+    """MNIST files where torchvision's download puts them (<data_dir>/MNIST/raw) are found without downloading."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n in (("train", 30), ("t10k", 10)):
+        write_idx(raw / f"{split}-images-idx3-ubyte.gz", np.zeros((n, 28, 28)))
+        write_idx(raw / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    monkeypatch.setitem(idx_module.DEBIAN_DIRS, "mnist", tmp_path / "none")
+    data = load_data(TrainConfig(dataset="mnist", data_dir=str(tmp_path), classes="3,5"), None)
+    assert data.class_names == ["3", "5"] and len(data.labels) == 6
