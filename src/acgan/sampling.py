@@ -50,7 +50,7 @@ def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force
     gen = torch.Generator().manual_seed(seed)
     images = torch.cat([G.sample(chunk, generator=gen) for chunk in labels.split(500)]) * 0.5 + 0.5
     if out.suffix.lower() == ".png":
-        files._atomic(out, lambda tmp: save_image(images, tmp, nrow=per_class, padding=2, format="png"))
+        files.atomic_write(out, lambda tmp: save_image(images, tmp, nrow=per_class, padding=2, format="png"))
         return out
     for i, (img, label) in enumerate(zip(images, labels.tolist())):
         name = G.class_names[label].replace("/", "_")

@@ -139,7 +139,7 @@ def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
             "interpolation_slerp": interpolation_grid(G, mode="slerp", seed=opts.seed),
             "class_as_style": class_as_style_grid(G, seed=opts.seed)}
     for name, grid in figs.items():
-        files._atomic(out_dir / f"{name}.png", lambda tmp, g=grid: figures.save_grid(g, tmp))
+        files.atomic_write(out_dir / f"{name}.png", lambda tmp, g=grid: figures.save_grid(g, tmp))
     metrics = {
         "run": str(run_dir), "step": G.step, "seed": opts.seed, "options": asdict(opts),
         "evaluator": {k2: evaluator.meta.get(k2) for k2 in ("path", "dataset", "class_names", "resolution",

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
-from ..training.files import _atomic  # noqa: E402
+from ..training.files import atomic_write  # noqa: E402
 
 
 def save_grid(grid, path) -> None:
@@ -18,7 +18,7 @@ def save_grid(grid, path) -> None:
 
 
 def _save(fig, path: Path) -> None:
-    _atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
 

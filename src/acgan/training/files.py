@@ -15,7 +15,7 @@ from ..errors import UserError
 CKPT_RE = re.compile(r"ckpt-(\d+)\.pt$")
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Write through a temp file in the same folder, then rename: a crash leaves the old file or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-    _atomic(path, write)
+    atomic_write(path, write)
 
 
 def atomic_torch_save(obj, path: Path) -> None:
@@ -44,13 +44,13 @@ def atomic_torch_save(obj, path: Path) -> None:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
-    _atomic(path, write)
+    atomic_write(path, write)
 
 
 def atomic_save_image(images: torch.Tensor, path: Path, nrow: int) -> None:
     """A grid of images in [-1, 1], `nrow` per row, as PNG."""
     from torchvision.utils import save_image
-    _atomic(path, lambda tmp: save_image(images.float() * 0.5 + 0.5, tmp, nrow=nrow, padding=2, format="png"))
+    atomic_write(path, lambda tmp: save_image(images.float() * 0.5 + 0.5, tmp, nrow=nrow, padding=2, format="png"))
 
 
 def checkpoints(run_dir: Path) -> list[tuple[int, Path]]:

@@ -1,0 +1,120 @@
+"""One sub-folder per class, as a directory or a .zip; optional train/ and test/ level above the classes."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from ..errors import UserError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+class _Source:
+    """Relative paths and bytes of the files under a directory or inside a zip."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.zip = None
+        if root.is_file() and root.suffix.lower() == ".zip":
+            try:
+                self.zip = zipfile.ZipFile(root)
+            except zipfile.BadZipFile:
+                raise UserError(f"{root} is not a readable zip file") from None
+            names = self.zip.namelist()
+            self.paths = [PurePosixPath(n) for n in names if not n.endswith("/")]
+            self.dirs = [PurePosixPath(n) for n in names if n.endswith("/")]
+        elif root.is_dir():
+            found = list(root.rglob("*"))
+            self.paths = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_file()]
+            self.dirs = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_dir()]
+        else:
+            raise UserError(f"folder data set '{root}' does not exist: pass --data-dir DIR_OR_ZIP with one "
+                            "sub-folder of images per class")
+        hidden = lambda p: any(part.startswith((".", "__MACOSX")) for part in p.parts)  # noqa: E731
+        self.paths = [p for p in self.paths if not hidden(p)]
+        self.dirs = [p for p in self.dirs if not hidden(p)]
+
+    def read(self, path: PurePosixPath) -> bytes:
+        return self.zip.read(str(path)) if self.zip else (self.root / Path(*path.parts)).read_bytes()
+
+
+def _class_layout(src: _Source, split: str) -> tuple[str, dict[str, list[PurePosixPath]]]:
+    """Find the class level '<prefix>/<class>/<image>': prefer a folder named like the split (train/), else the
+    shallowest level that holds folders of files. Empty class folders are kept so they can be reported."""
+    prefixes = {p.parts[:-2] for p in src.paths if len(p.parts) >= 2}
+    with_split = sorted(pr for pr in prefixes if pr and pr[-1] == split)
+    chosen = with_split[0] if with_split else (min(prefixes, key=len) if prefixes else None)
+    if chosen is None:
+        raise UserError(f"{src.root} has no class sub-folders: put each class's images in a folder named after it")
+    n = len(chosen)
+    classes: dict[str, list[PurePosixPath]] = {d.parts[n]: [] for d in src.dirs
+                                               if len(d.parts) == n + 1 and d.parts[:n] == chosen}
+    for p in src.paths:
+        if len(p.parts) == n + 2 and p.parts[:n] == chosen:
+            classes.setdefault(p.parts[n], []).append(p)
+    return "/".join(chosen), dict(sorted(classes.items()))
+
+
+def _to_square(img: Image.Image, size: int) -> Image.Image:
+    """Resize the shorter side to `size` (bicubic, antialiased) and centre-crop to a square."""
+    w, h = img.size
+    if (w, h) == (size, size):
+        return img
+    scale = size / min(w, h)
+    img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
+    w, h = img.size
+    left, top = (w - size) // 2, (h - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+class FolderIndex:
+    """The class folders of a folder data set and their image files, without decoding anything."""
+
+    def __init__(self, root: str, split: str):
+        self.root = root
+        self.src = _Source(Path(root))
+        self.prefix, self.files = _class_layout(self.src, split)
+        self.names = list(self.files)
+
+    def images_of(self, name: str) -> list[PurePosixPath]:
+        images = sorted(f for f in self.files[name] if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            where = f"{self.prefix}/{name}" if self.prefix else name
+            raise UserError(f"class folder '{where}' in {self.root} has no images "
+                            f"({', '.join(sorted(IMAGE_SUFFIXES))}): add images or remove the folder")
+        return images
+
+    def first_image(self, keep: list[int]) -> Image.Image:
+        return Image.open(io.BytesIO(self.src.read(self.images_of(self.names[keep[0]])[0])))
+
+
+def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, skip_bad: bool):
+    """(images uint8 [N, C, R, R], labels int64 [N] as positions in `keep`) for the kept classes.
+
+    The first image fixes the channels ('L' data stays 1-channel) and, without `resolution`, the size."""
+    items = [(p, label) for label, c in enumerate(keep) for p in index.images_of(index.names[c])]
+    first = index.first_image(keep)
+    mode = "L" if first.mode in ("L", "1", "I;16", "I") else "RGB"
+    size = resolution or min(first.size)
+    arrays, labels = [], []
+    for path, label in tqdm(items, desc=f"decoding {Path(index.root).name}", unit="img", leave=False,
+                            mininterval=1, disable=len(items) < 5000):
+        try:
+            img = _to_square(Image.open(io.BytesIO(index.src.read(path))).convert(mode), size)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            if skip_bad:
+                continue
+            raise UserError(f"cannot decode image '{path}' in {index.root}: fix or delete it, or pass "
+                            "--skip-bad-images") from None
+        arr = np.asarray(img, dtype=np.uint8)
+        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        labels.append(label)
+    if not arrays:
+        raise UserError(f"no decodable images in {index.root}")
+    return torch.from_numpy(np.stack(arrays)), torch.tensor(labels, dtype=torch.long)
