@@ -33,7 +33,9 @@ def metric_figures(m: dict, out: Path) -> None:
                     yerr=[disc[side][str(r)]["std"] for r in rs],
                     fmt=style, capsize=3, label=side)
     ax.axvline(m["model_resolution"], color="grey", ls=":", lw=1)
-    ax.set(xscale="log", xticks=rs, xticklabels=[str(r) for r in rs], xlabel="resized to (px)",
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set(xticks=rs, xticklabels=[str(r) for r in rs], xlabel="resized to (px)",
            ylabel="evaluator accuracy", ylim=(0, 1.02), title="Discriminability")
     ax.legend()
     _save(fig, out / "discriminability.png")
