@@ -46,7 +46,7 @@ def test_missing_and_unsafe_weights_are_clear_errors(tmp_path, monkeypatch):
 
 
 def test_inception_metrics_from_a_local_weights_file(inception_weights):
-    fake, real = images(24, 0), images(24, 1)
+    fake, real = images(12, 0), images(12, 1)
     path = find_inception_weights(str(inception_weights))
     ours = fidelity_metrics(fake, real, extractor="inception-v3-compat", weights=path, cuda=False)
     direct = torch_fidelity.calculate_metrics(
