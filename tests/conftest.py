@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
 from acgan.config import TrainConfig
@@ -28,3 +29,22 @@ def tiny_cfg(folder_data):
     return TrainConfig(dataset="folder", data_dir=str(folder_data), arch="dcgan-small", resolution=16, g_width=8,
                        d_width=8, z_dim=8, batch_size=8, steps=6, log_every=2, sample_every=3, checkpoint_every=3,
                        keep_checkpoints=2, grid_columns=4, device="cpu", precision="fp32")
+
+
+@pytest.fixture
+def split_data(tmp_path):
+    root = tmp_path / "data"
+    write_folder_dataset(root / "train", per_class=40, seed=0)
+    write_folder_dataset(root / "test", per_class=20, seed=1)
+    return root
+
+
+@pytest.fixture
+def evaluator_dir(split_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ev"
+    from acgan.cli import main
+    res = CliRunner().invoke(main, ["train-classifier", "--dataset", "folder", "--data-dir", str(split_data),
+                                    "--resolution", "16", "--epochs", "40", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out

@@ -18,24 +18,6 @@ from acgan.metrics import ms_ssim
 from .conftest import write_folder_dataset
 
 
-@pytest.fixture
-def split_data(tmp_path):
-    root = tmp_path / "data"
-    write_folder_dataset(root / "train", per_class=40, seed=0)
-    write_folder_dataset(root / "test", per_class=20, seed=1)
-    return root
-
-
-@pytest.fixture
-def evaluator_dir(split_data, tmp_path, monkeypatch):
-    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
-    out = tmp_path / "ev"
-    res = CliRunner().invoke(main, ["train-classifier", "--dataset", "folder", "--data-dir", str(split_data),
-                                    "--resolution", "16", "--epochs", "40", "--out", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_train_classifier_records_its_test_accuracy(evaluator_dir, split_data):
     ev = load_evaluator(evaluator_dir)
     assert ev.meta["class_names"] == ["cat", "dog", "frog"] and ev.meta["resolution"] == 16

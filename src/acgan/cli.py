@@ -48,19 +48,38 @@ TRAIN_OPTIONS = ("dataset", "data_dir", "classes", "arch", "resolution", "steps"
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue this run directory from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing run directory at --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(preset, overrides, out, resume, force, quiet, skip_bad_images, **options):
+@click.option("--classes-per-model", type=click.IntRange(1), help="Class splits: one AC-GAN per N classes, as "
+              "sub-runs group-NNN/ of --out (the paper's ImageNet setting was 10).")
+@click.option("--grouping", type=click.Choice(["consecutive", "random"]), default="consecutive", show_default=True,
+              help="How classes are grouped for --classes-per-model (random is seeded by --seed).")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Class-split groups trained in parallel processes.")
+def train(preset, overrides, out, resume, force, quiet, skip_bad_images, classes_per_model, grouping, jobs,
+          **options):
     """Train an AC-GAN; writes config.json, log.txt, stats.jsonl, samples/ and checkpoints/ to the run directory."""
     from .config import from_dict, load_yaml, parse_override
+    from .training.files import read_run_config
     from .training.loop import resume as resume_run
     from .training.loop import train as train_run
+    from .training.splits import train_split
 
     given = {k: v for k, v in options.items() if v is not None}
     if resume is not None:
         extra = sorted(set(given) - {"steps", "device"}) + (["--set"] if overrides else []) + \
-            (["--out"] if out else []) + (["--force"] if force else [])
+            (["--out"] if out else []) + (["--force"] if force else []) + \
+            (["--classes-per-model"] if classes_per_model else [])
         if extra:
             raise UserError(f"--resume continues a run with its own config; only --steps and --device may be "
                             f"given with it, not {', '.join(extra)}")
+        saved = read_run_config(resume)
+        if "split" in saved:  # a class-split run: continue every group of this process
+            cfg = from_dict(saved["config"], where=str(resume / "config.json"))
+            cfg.steps, cfg.device = given.get("steps", cfg.steps), given.get("device", cfg.device)
+            split = saved["split"]
+            run = train_split(cfg, resume, split["classes_per_model"], grouping=split["grouping"], jobs=jobs,
+                              log=lambda m: click.echo(m, err=True))
+            click.echo(f"run: {run}")
+            return
         run = resume_run(resume, steps=given.get("steps"), device=given.get("device"), progress=not quiet)
         click.echo(f"run: {run}\nsamples: {run / 'samples' / 'latest.png'}")
         return
@@ -74,6 +93,11 @@ def train(preset, overrides, out, resume, force, quiet, skip_bad_images, **optio
         values["classes"] = parse_class_list(values["classes"])
     cfg = from_dict(values, where="the command line").validate()
     out = out or Path("runs") / f"{cfg.arch}-{cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if classes_per_model:
+        run = train_split(cfg, out, classes_per_model, grouping=grouping, jobs=jobs, force=force,
+                          log=lambda m: click.echo(m, err=True))
+        click.echo(f"run: {run}")
+        return
     run = train_run(cfg, out, force=force, progress=not quiet)
     click.echo(f"run: {run}\nsamples: {run / 'samples' / 'latest.png'}")
 

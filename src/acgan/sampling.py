@@ -12,12 +12,49 @@ from .models import Generator, build_models
 from .training import files
 
 
-def load_generator(run_dir, device: str = "cpu", step: int | None = None) -> Generator:
+class SplitGenerator(torch.nn.Module):
+    """The generators of a class-split run as one conditional generator over all its classes."""
+
+    def __init__(self, parts: list, groups: list[list[int]], class_names: list[str]):
+        super().__init__()
+        self.parts = torch.nn.ModuleList(parts)
+        self.owner = {c: (g, local) for g, group in enumerate(groups) for local, c in enumerate(group)}
+        self.class_names, self.z_dim = list(class_names), parts[0].z_dim
+        self.step = min(p.step for p in parts)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @torch.no_grad()
+    def sample(self, labels, z: torch.Tensor | None = None, generator: torch.Generator | None = None):
+        """Like Generator.sample: global labels are routed to the model that owns each class."""
+        labels = torch.as_tensor(labels, dtype=torch.long).cpu()
+        if z is None:
+            z = torch.randn(len(labels), self.z_dim, generator=generator)
+        owners = torch.tensor([self.owner[c][0] for c in labels.tolist()])
+        local = torch.tensor([self.owner[c][1] for c in labels.tolist()])
+        out = None
+        for g, part in enumerate(self.parts):
+            idx = (owners == g).nonzero().flatten()
+            if len(idx):
+                x = part.sample(local[idx], z=z[idx])
+                if out is None:
+                    out = torch.empty(len(labels), *x.shape[1:], device=x.device)
+                out[idx.to(x.device)] = x
+        return out
+
+
+def load_generator(run_dir, device: str = "cpu", step: int | None = None):
     """The run's generator from its newest checkpoint (or the one at `step`), in eval mode.
 
-    `G.sample(labels, z=None)` returns images in [-1, 1]; `G.class_names` lists the classes in label order."""
+    `G.sample(labels, z=None)` returns images in [-1, 1]; `G.class_names` lists the classes in label order.
+    For a class-split run (`--classes-per-model`) it is a SplitGenerator over all the run's classes."""
     run_dir = Path(run_dir)
     saved = files.read_run_config(run_dir)
+    if "split" in saved:
+        parts = [load_generator(run_dir / d, device, step) for d in saved["split"]["dirs"]]
+        return SplitGenerator(parts, saved["split"]["groups"], saved["data"]["class_names"]).eval()
     cfg = from_dict(saved["config"], where=str(run_dir / "config.json"))
     info = saved["data"]
     found = dict(files.checkpoints(run_dir))

@@ -8,7 +8,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..errors import UserError
 from .folder import FolderIndex, decode_folder
-from .idx import load_idx_dataset
+from .idx import FASHION_CLASSES, MNIST_CLASSES, load_idx_dataset
 
 
 @dataclass
@@ -94,6 +94,25 @@ def load_data(cfg, resolution: int | None, split: str | None = None) -> ImageDat
     if resolution and images.shape[-1] != resolution:
         images = TF.resize(images, [resolution, resolution], antialias=True)
     return ImageData(images.contiguous(), remap[labels], [names[i] for i in keep], keep)
+
+
+def class_names_of(cfg) -> list[str]:
+    """All class names of the configured data set, in label order, without decoding images where possible."""
+    if cfg.dataset == "folder":
+        return FolderIndex(cfg.data_dir, cfg.split).names
+    if cfg.dataset in ("fashion-mnist", "mnist"):
+        return list(FASHION_CLASSES if cfg.dataset == "fashion-mnist" else MNIST_CLASSES)
+    return _torchvision_cifar(cfg.dataset, cfg.data_dir, cfg.split)[2]
+
+
+def channels_of(cfg) -> int:
+    if cfg.dataset in ("fashion-mnist", "mnist"):
+        return 1
+    if cfg.dataset == "folder":
+        index = FolderIndex(cfg.data_dir, cfg.split)
+        mode = index.first_image(resolve_classes(cfg.classes, index.names)).mode
+        return 1 if mode in ("L", "1", "I;16", "I") else 3
+    return 3
 
 
 def native_resolution_of(cfg) -> int:
