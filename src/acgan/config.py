@@ -51,6 +51,7 @@ class TrainConfig:
     precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where fast)
     channels_last: bool = True      # memory format for convolutions
     compile: bool = False           # torch.compile G and D (helps on GPUs; falls back to eager if it fails)
+    sync_batchnorm: bool = True     # under torchrun: BatchNorm statistics over the global batch, as in 1 process
     log_every: int = 50             # steps between stats.jsonl lines (and host syncs)
     sample_every: int = 500         # steps between sample grids
     checkpoint_every: int = 500     # steps between checkpoints

@@ -19,6 +19,7 @@ from ..losses import ACGANLoss
 from ..models import build_models, count_parameters, default_resolution
 from . import files
 from .monitor import CollapseMonitor
+from .distributed import average_, convert_batchnorm, init_distributed, local_batch, wrap
 from .runtime import DeviceBatches, autocast, resolve_device, resolve_precision
 
 STAT_KEYS = ("d_loss", "g_loss", "d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
@@ -36,7 +37,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None, data: ImageData | None = None):
         """`data` (already at the model's resolution) replaces loading the config's data set, for benchmarks."""
         self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.device = resolve_device(cfg.device)
+        self.dist, self.device = init_distributed(resolve_device(cfg.device))
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         if data is None:
@@ -51,6 +52,8 @@ class Trainer:
             raise UserError(f"the data now found for {self.run_dir} differs from the data it was trained on "
                             "(classes, channels or resolution): point --data-dir at the original data")
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes)
+        if self.dist.active and cfg.sync_batchnorm:
+            self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
@@ -59,12 +62,21 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused)
         self.loss = ACGANLoss(cfg.class_loss_weight, cfg.real_label)
+        self.local_batch = local_batch(cfg.batch_size, self.dist)
         self.batches = DeviceBatches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
-                                     cfg.channels_last)
+                                     cfg.channels_last, self.dist.rank, self.dist.world)
         self.num_classes = data.num_classes
         self.step = 0
-        self.g_forward, self.d_forward = self.G, self.D  # compiled versions when cfg.compile works
-        self.compile_note = self.try_compile() if cfg.compile else "eager"
+        # the callables of a step: compiled when cfg.compile works, DDP-wrapped under torchrun; G's step runs
+        # the plain (or compiled) D, whose weights it does not train
+        self.g_forward, self.d_forward = self.G, self.D
+        self.compile_note = "eager"
+        if self.dist.active:
+            self.g_forward, self.d_forward = wrap(self.G, self.device), wrap(self.D, self.device)
+            self.compile_note = f"DDP over {self.dist.world} processes" + (", compile ignored" if cfg.compile else "")
+        elif cfg.compile:
+            self.compile_note = self.try_compile()
+        self.d_frozen = self.D if self.dist.active else self.d_forward
         self.monitor = None
         if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
             self.monitor = CollapseMonitor(data.images, data.labels, data.num_classes, cfg.z_dim,
@@ -134,8 +146,11 @@ class Trainer:
     def train_step(self) -> dict:
         cfg, dev = self.cfg, self.device
         x_real, y_real = self.batches.get(self.step)
+        # noise and labels for the global batch (the same on every rank), then this rank's rows
         z = torch.randn(cfg.batch_size, cfg.z_dim, device=dev)
         y_fake = torch.randint(0, self.num_classes, (cfg.batch_size,), device=dev)
+        lo = self.dist.rank * self.local_batch
+        z, y_fake = z[lo:lo + self.local_batch], y_fake[lo:lo + self.local_batch]
         with autocast(dev, self.precision):
             fake = self.g_forward(z, y_fake)
             d_real, d_fake = self.d_forward(x_real), self.d_forward(fake.detach())
@@ -146,7 +161,7 @@ class Trainer:
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
-            g_out = self.d_forward(fake)
+            g_out = self.d_frozen(fake)
         g = self.loss.generator(g_out, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
@@ -161,7 +176,8 @@ class Trainer:
         cfg = self.cfg
         sums = torch.zeros(len(STAT_KEYS), device=self.device)
         count, t_last = 0, time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress,
+        main = self.dist.is_main
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not (progress and main),
                    dynamic_ncols=True)
         stats_path = self.run_dir / "stats.jsonl"
         while self.step < cfg.steps:
@@ -171,11 +187,11 @@ class Trainer:
             bar.update(1)
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 now = time.perf_counter()
-                means = (sums / count).tolist()  # the one host sync per log interval
+                means = average_(sums / count, self.dist).tolist()  # the one host sync per log interval
                 row = {"step": self.step, **{k: round(v, 5) for k, v in zip(STAT_KEYS, means)},
                        "step_time_s": round((now - t_last) / count, 5),
                        "images_per_s": round(count * cfg.batch_size / (now - t_last), 1)}
-                if self.monitor is not None and self.step % cfg.monitor_every == 0:
+                if self.monitor is not None and main and self.step % cfg.monitor_every == 0:
                     t0 = time.perf_counter()
                     found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
                     row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
@@ -183,15 +199,16 @@ class Trainer:
                         log(f"warning: step {self.step}: class '{self.data_info['class_names'][c]}' MS-SSIM "
                             f"{found['class_ms_ssim'][c]:.3f} is above the real-data threshold "
                             f"{found['ms_ssim_threshold']:.3f}: its samples are collapsing")
-                with open(stats_path, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                if main:
+                    with open(stats_path, "a") as f:
+                        f.write(json.dumps(row) + "\n")
                 bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
                                 acc_fake=f"{row['acc_fake']:.2f}", img_s=f"{row['images_per_s']:.0f}")
                 sums.zero_()
                 count, t_last = 0, time.perf_counter()
-            if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
+            if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                 self.save_grid()
-            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+            if main and (self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps):
                 self.save_checkpoint()
                 log(f"step {self.step}: checkpoint saved")
         bar.close()
@@ -206,8 +223,10 @@ def describe(trainer: Trainer) -> str:
             f"{cfg.steps} steps of batch {cfg.batch_size}")
 
 
-def make_logger(run_dir: Path, echo: bool):
+def make_logger(run_dir: Path, echo: bool, main: bool = True):
     def log(msg: str) -> None:
+        if not main:
+            return
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
         with open(Path(run_dir) / "log.txt", "a") as f:
             f.write(line + "\n")
@@ -220,12 +239,16 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     """A new run in `out` (refuses to overwrite unless `force`)."""
     cfg.validate()
     out = Path(out)
-    files.prepare_out_dir(out, force)
+    ctx, _ = init_distributed(resolve_device(cfg.device))
+    if ctx.is_main:
+        files.prepare_out_dir(out, force)
+    ctx.barrier()
     trainer = Trainer(cfg, out)
-    save_json({"config": cfg.to_dict(), "data": trainer.data_info}, out / "config.json")
-    log = make_logger(out, progress)
+    log = make_logger(out, progress, ctx.is_main)
+    if ctx.is_main:
+        save_json({"config": cfg.to_dict(), "data": trainer.data_info}, out / "config.json")
+        trainer.save_grid()
     log(f"start: {describe(trainer)}")
-    trainer.save_grid()
     trainer.run(log, progress)
     log(f"done: {trainer.step} steps; samples in {out / 'samples' / 'latest.png'}")
     return out
@@ -244,16 +267,21 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
         cfg.device = device
     cfg.validate()
     trainer = Trainer(cfg, run_dir, data_info=saved["data"])
-    files.remove_stale_temp_files(run_dir)
+    main = trainer.dist.is_main
+    if main:
+        files.remove_stale_temp_files(run_dir)
+    trainer.dist.barrier()
     found = files.checkpoints(run_dir)
-    log = make_logger(run_dir, progress)
+    log = make_logger(run_dir, progress, main)
     if found:
         trainer.load_state(files.load_checkpoint(found[-1][1]), str(found[-1][1]))
-    files.truncate_stats(run_dir / "stats.jsonl", trainer.step)
+    if main:
+        files.truncate_stats(run_dir / "stats.jsonl", trainer.step)
     if trainer.step >= cfg.steps:
         log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N to train further")
         return run_dir
-    save_json({"config": cfg.to_dict(), "data": trainer.data_info}, run_dir / "config.json")
+    if main:
+        save_json({"config": cfg.to_dict(), "data": trainer.data_info}, run_dir / "config.json")
     log(f"resume from step {trainer.step}: {describe(trainer)}")
     trainer.run(log, progress)
     log(f"done: {trainer.step} steps; samples in {run_dir / 'samples' / 'latest.png'}")

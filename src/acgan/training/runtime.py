@@ -51,7 +51,8 @@ class DeviceBatches:
     batches without saving sampler state. The last partial batch of an epoch is dropped."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int,
-                 device: torch.device, channels_last: bool):
+                 device: torch.device, channels_last: bool, rank: int = 0, world: int = 1):
+        """Under torchrun, rank r of `world` keeps rows [r*B/world, (r+1)*B/world) of each global batch."""
         if len(images) < batch_size:
             raise UserError(f"batch_size {batch_size} is larger than the data set ({len(images)} images): "
                             "lower --batch-size or select more classes")
@@ -59,6 +60,8 @@ class DeviceBatches:
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.per_epoch = len(images) // batch_size
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.local = batch_size // world
+        self.offset = rank * self.local
         self._epoch, self._perm = -1, None
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,6 +70,7 @@ class DeviceBatches:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm = torch.randperm(len(self.images), generator=gen).to(self.device)
             self._epoch = epoch
-        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
+        start = i * self.batch_size + self.offset
+        idx = self._perm[start:start + self.local]
         x = self.images[idx].float().div_(127.5).sub_(1.0)
         return x.contiguous(memory_format=self.memory_format), self.labels[idx]
