@@ -249,5 +249,65 @@ def bench(device, precision, iters, quick, out):
         atomic_write_text(out, json.dumps(results, indent=1) + "\n")
 
 
+@main.group()
+def experiment():
+    """The paper's studies on your data: classes per model, resolution."""
+
+
+def _experiment_options(f):
+    for opt in reversed([
+        click.option("--preset", default="demo", show_default=True, help="Base config (preset or YAML file)."),
+        click.option("--dataset"), click.option("--data-dir"), click.option("--classes"), click.option("--arch"),
+        click.option("--steps", type=click.IntRange(1), required=True, help="Steps per model."),
+        click.option("--seed", type=int),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE"),
+        click.option("--evaluator", help="Evaluator folder (default: trained on first use)."),
+        click.option("--per-class", type=click.IntRange(10), default=200, show_default=True),
+        click.option("--pairs", type=click.IntRange(2), default=50, show_default=True),
+        click.option("--out", type=click.Path(path_type=Path), required=True)]):
+        f = opt(f)
+    return f
+
+
+def _experiment_config(preset, overrides, **given):
+    from .config import from_dict, load_yaml, parse_override
+    from .data import parse_class_list
+
+    values = load_yaml(preset)
+    values.update({k: v for k, v in given.items() if v is not None})
+    values.update(dict(parse_override(o) for o in overrides))
+    if isinstance(values.get("classes"), str):
+        values["classes"] = parse_class_list(values["classes"])
+    values.setdefault("sample_every", 10 ** 9)
+    return from_dict(values, where="the command line").validate()
+
+
+@experiment.command("classes-per-model")
+@_experiment_options
+@click.option("--counts", default="1,2,5,10", show_default=True, help="Classes per model to compare.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True)
+def experiment_classes_per_model(preset, overrides, evaluator, per_class, pairs, out, counts, jobs, **given):
+    """Fixed architecture and steps per model; accuracy and MS-SSIM against classes per model."""
+    from .experiments import classes_per_model, parse_ints
+
+    cfg = _experiment_config(preset, overrides, **given)
+    classes_per_model(cfg, parse_ints(counts, "--counts"), out, jobs=jobs, per_class=per_class, pairs=pairs,
+                      evaluator=evaluator, log=lambda m: click.echo(m, err=True))
+    click.echo(f"wrote {out / 'results.json'}, {out / 'classes_per_model.png'}, {out / 'report.html'}")
+
+
+@experiment.command("resolution")
+@_experiment_options
+@click.option("--resolutions", default="16,32", show_default=True, help="Training resolutions (px) to compare.")
+def experiment_resolution(preset, overrides, evaluator, per_class, pairs, out, resolutions, **given):
+    """The same data trained at each resolution; accuracy against evaluation resolution per model."""
+    from .experiments import parse_ints, resolution
+
+    cfg = _experiment_config(preset, overrides, **given)
+    resolution(cfg, parse_ints(resolutions, "--resolutions"), out, per_class=per_class, pairs=pairs,
+               evaluator=evaluator, log=lambda m: click.echo(m, err=True))
+    click.echo(f"wrote {out / 'results.json'}, {out / 'resolution.png'}, {out / 'report.html'}")
+
+
 if __name__ == "__main__":
     main()
