@@ -37,10 +37,11 @@ class DistContext:
             dist.barrier()
 
 
-def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:
-    """The process group from torchrun's environment (gloo on CPU, nccl on CUDA); one process without it."""
+def init_distributed(device: torch.device, enabled: bool = True) -> tuple[DistContext, torch.device]:
+    """The process group from torchrun's environment (gloo on CPU, nccl on CUDA); one process without it, or when
+    not `enabled` (class-split groups: each rank trains whole models of its own)."""
     world = int(os.environ.get("WORLD_SIZE", 1))
-    if world <= 1:
+    if world <= 1 or not enabled:
         return DistContext(), device
     ctx = DistContext(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", 0)))
     if device.type == "cuda":

@@ -34,10 +34,12 @@ def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor,
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None, data: ImageData | None = None):
-        """`data` (already at the model's resolution) replaces loading the config's data set, for benchmarks."""
+    def __init__(self, cfg: TrainConfig, run_dir: Path, data_info: dict | None = None, data: ImageData | None = None,
+                 distributed: bool = True):
+        """`data` (already at the model's resolution) replaces loading the config's data set, for benchmarks;
+        `distributed` False trains in this process alone even under torchrun (class-split groups)."""
         self.cfg, self.run_dir = cfg, Path(run_dir)
-        self.dist, self.device = init_distributed(resolve_device(cfg.device))
+        self.dist, self.device = init_distributed(resolve_device(cfg.device), distributed)
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         if data is None:
@@ -235,15 +237,16 @@ def make_logger(run_dir: Path, echo: bool, main: bool = True):
     return log
 
 
-def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True) -> Path:
-    """A new run in `out` (refuses to overwrite unless `force`)."""
+def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True,
+          distributed: bool = True) -> Path:
+    """A new run in `out` (refuses to overwrite unless `force`); data-parallel under torchrun if `distributed`."""
     cfg.validate()
     out = Path(out)
-    ctx, _ = init_distributed(resolve_device(cfg.device))
+    ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
     if ctx.is_main:
         files.prepare_out_dir(out, force)
     ctx.barrier()
-    trainer = Trainer(cfg, out)
+    trainer = Trainer(cfg, out, distributed=distributed)
     log = make_logger(out, progress, ctx.is_main)
     if ctx.is_main:
         save_json({"config": cfg.to_dict(), "data": trainer.data_info}, out / "config.json")
@@ -254,7 +257,8 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     return out
 
 
-def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True) -> Path:
+def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
+           distributed: bool = True) -> Path:
     """Continue a run from its newest checkpoint (optionally to a new total of `steps`)."""
     from ..config import from_dict
 
@@ -266,7 +270,7 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
     if device is not None:
         cfg.device = device
     cfg.validate()
-    trainer = Trainer(cfg, run_dir, data_info=saved["data"])
+    trainer = Trainer(cfg, run_dir, data_info=saved["data"], distributed=distributed)
     main = trainer.dist.is_main
     if main:
         files.remove_stale_temp_files(run_dir)

@@ -87,9 +87,9 @@ def train_group(args: tuple) -> str:
     if found and found[-1][0] >= cfg.steps:
         return f"group {g}: already done"
     if (gdir / "config.json").is_file():
-        resume(gdir, steps=cfg.steps, progress=False)
+        resume(gdir, steps=cfg.steps, progress=False, distributed=False)
         return f"group {g}: resumed to step {cfg.steps}"
-    train(cfg, gdir, force=False, progress=False)
+    train(cfg, gdir, force=False, progress=False, distributed=False)
     return f"group {g}: trained {cfg.steps} steps"
 
 
