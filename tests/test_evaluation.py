@@ -112,7 +112,7 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path):
     assert len(m["diversity"]["generated"]) == 3 and m["diversity"]["pairs_per_class"] == 6
     assert m["domain_metrics"]["network"] == "acgan-evaluator" and m["domain_metrics"]["weights_sha256"]
     assert "skipped" in m["inception"]
-    for name in ("discriminability", "ms_ssim_scatter", "joint", "nearest_pixel", "nearest_features",
+    for name in ("samples", "discriminability", "ms_ssim_scatter", "joint", "nearest_pixel", "nearest_features",
                  "interpolation_linear", "interpolation_slerp", "class_as_style", "training_curves"):
         assert (run_dir / "eval" / f"{name}.png").is_file(), name
     first = {k: v for k, v in m.items() if k != "created"}

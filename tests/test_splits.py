@@ -56,6 +56,9 @@ def test_two_job_split_run(split_data, evaluator_dir, tmp_path):
                                "--real-per-class", "10", "--pairs", "4"])
     assert res.exit_code == 0, res.output
     assert json.loads((out / "metrics.json").read_text())["class_names"] == ["cat", "dog", "frog"]
+    assert (out / "eval" / "training_curves.png").is_file()  # one set of curves per group
+    res = runner.invoke(main, ["report", str(out)])
+    assert res.exit_code == 0 and "missing)" not in (out / "report.html").read_text()
 
 
 def test_torchrun_ranks_split_the_groups(split_data, tmp_path, monkeypatch):

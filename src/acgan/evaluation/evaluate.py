@@ -23,7 +23,7 @@ from .diversity import class_ms_ssim, diversity
 from .fidelity import EVALUATOR_EXTRACTOR, fidelity_metrics, file_sha256, find_inception_weights
 from .imagenet import all_synsets, load_imagenet_inception
 from .joint import joint
-from .overfit import class_as_style_grid, interpolation_grid, neighbour_grid
+from .overfit import class_as_style_grid, interpolation_grid, neighbour_grid, samples_grid
 
 
 @dataclass
@@ -137,7 +137,8 @@ def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
             "nearest_features": neighbour_grid(firsts, train_u8, evaluator, space="features"),
             "interpolation_linear": interpolation_grid(G, mode="linear", seed=opts.seed),
             "interpolation_slerp": interpolation_grid(G, mode="slerp", seed=opts.seed),
-            "class_as_style": class_as_style_grid(G, seed=opts.seed)}
+            "class_as_style": class_as_style_grid(G, seed=opts.seed),
+            "samples": samples_grid(G, seed=opts.seed)}
     for name, grid in figs.items():
         files.atomic_write(out_dir / f"{name}.png", lambda tmp, g=grid: figures.save_grid(g, tmp))
     metrics = {
@@ -149,7 +150,11 @@ def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     figures.metric_figures(metrics, out_dir)
-    figures.training_curves(run_dir / "stats.jsonl", out_dir / "training_curves.png")
+    if "split" in saved:  # a class-split run: one set of curves per group model
+        figures.split_training_curves([run_dir / d / "stats.jsonl" for d in saved["split"]["dirs"]],
+                                      out_dir / "training_curves.png")
+    else:
+        figures.training_curves(run_dir / "stats.jsonl", out_dir / "training_curves.png")
     files.atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     return metrics
 

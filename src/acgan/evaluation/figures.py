@@ -74,9 +74,7 @@ def metric_figures(m: dict, out: Path) -> None:
 
 
 def training_curves(stats_path: Path, out_png: Path) -> None:
-    if not Path(stats_path).exists():
-        return
-    rows = [json.loads(line) for line in Path(stats_path).read_text().splitlines() if line.strip()]
+    rows = _rows(stats_path)
     if not rows:
         return
     steps = [r["step"] for r in rows]
@@ -97,3 +95,24 @@ def training_curves(stats_path: Path, out_png: Path) -> None:
         axes[2].axhline(mon[-1]["ms_ssim_threshold"], color="red", ls=":", lw=1)
         axes[2].set(xlabel="step", title="per-class MS-SSIM while training")
     _save(fig, out_png)
+
+
+def split_training_curves(stats_paths: list[Path], out_png: Path) -> None:
+    """Losses and D's accuracy on generated images for each model of a class-split run."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for i, path in enumerate(stats_paths):
+        rows = _rows(path)
+        steps = [r["step"] for r in rows]
+        axes[0].plot(steps, [r["d_loss"] for r in rows], lw=1, color=f"C{i % 10}", label=f"group {i}")
+        axes[0].plot(steps, [r["g_loss"] for r in rows], lw=1, ls="--", color=f"C{i % 10}")
+        axes[1].plot(steps, [r["acc_fake"] for r in rows], lw=1, color=f"C{i % 10}")
+    axes[0].set(xlabel="step", title="d_loss (solid), g_loss (dashed) per group")
+    axes[0].legend(fontsize=6, ncol=2)
+    axes[1].set(xlabel="step", title="D class accuracy on generated images", ylim=(0, 1.02))
+    _save(fig, out_png)
+
+
+def _rows(path: Path) -> list[dict]:
+    if not Path(path).exists():
+        return []
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

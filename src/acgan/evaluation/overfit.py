@@ -63,3 +63,12 @@ def class_as_style_grid(G, rows: int = 6, seed: int = 0) -> torch.Tensor:
     z = torch.randn(rows, G.z_dim, generator=gen).repeat_interleave(G.num_classes, 0)
     labels = torch.arange(G.num_classes).repeat(rows)
     return make_grid(G.sample(labels, z=z) * 0.5 + 0.5, nrow=G.num_classes, padding=2, pad_value=1.0)
+
+
+@torch.no_grad()
+def samples_grid(G, columns: int = 10, seed: int = 0) -> torch.Tensor:
+    """One row per class, the same z down each column."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(columns, G.z_dim, generator=gen).repeat(G.num_classes, 1)
+    labels = torch.arange(G.num_classes).repeat_interleave(columns)
+    return make_grid(G.sample(labels, z=z) * 0.5 + 0.5, nrow=columns, padding=2, pad_value=1.0)

@@ -54,7 +54,7 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
-             "<h2>Samples</h2>", _img(run_dir / "samples" / "latest.png", "fixed z, one class per row"),
+             "<h2>Samples</h2>", _img(ev / "samples.png", "one class per row, the same z down each column"),
              _img(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
              f"<p>Images resized ({html.escape(disc['resize'])}) to each resolution; accuracy of the evaluator, "
