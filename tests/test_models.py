@@ -89,3 +89,18 @@ def test_fast_dropout_matches_dropout_statistics(p):
     # the mask is independent across channels and positions: no stripes from the channels_last layout
     kept = (y != 0).float()
     assert kept.mean(dim=(0, 2, 3)).std() < 0.02 and kept.mean(dim=(0, 1)).std() < 0.03
+
+
+def test_dropout_and_noise_follow_their_generator():
+    drop, noise = FastDropout(0.5).train(), ActivationNoise(0.1).train()
+    x = torch.ones(4, 8, 5, 5)
+    outs = []
+    for seed in (1, 1, 2):
+        gen = torch.Generator().manual_seed(seed)
+        drop.generator = noise.generator = gen
+        outs.append((drop(x), noise(x)))
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])
+    assert not torch.equal(outs[0][0], outs[2][0]) and not torch.equal(outs[0][1], outs[2][1])
+    state = torch.get_rng_state()
+    drop(x), noise(x)
+    assert torch.equal(state, torch.get_rng_state())  # the global RNG is left alone

@@ -30,10 +30,12 @@ class ActivationNoise(nn.Module):
     def __init__(self, std: float):
         super().__init__()
         self.std = std
+        self.generator: torch.Generator | None = None  # a per-rank stream under torchrun; else the global RNG
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and self.std > 0:
-            return x + torch.randn_like(x) * self.std
+            noise = torch.randn(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+            return x + noise * self.std
         return x
 
 
@@ -48,18 +50,20 @@ class FastDropout(nn.Module):
         super().__init__()
         self.p = p
         self.threshold = round(p * 256)  # a byte below this drops the unit
+        self.generator: torch.Generator | None = None  # a per-rank stream under torchrun; else the global RNG
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.threshold == 0:
             return x
-        if x.device.type != "cpu":
+        if x.device.type != "cpu" and self.generator is None:
             return F.dropout(x, self.p, True)
         n = x.numel()
         shape = x.shape
         channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
         if channels_last:
             shape = (shape[0], shape[2], shape[3], shape[1])
-        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64)
+        draws = torch.randint(-2**63, 2**63 - 1, ((n + 7) // 8,), dtype=torch.int64, generator=self.generator,
+                              device=x.device)
         keep = draws.view(torch.uint8)[:n].view(shape) >= self.threshold
         if channels_last:
             keep = keep.permute(0, 3, 1, 2)

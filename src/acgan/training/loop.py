@@ -17,6 +17,7 @@ from ..data import ImageData, load_data, native_resolution_of
 from ..errors import UserError
 from ..losses import ACGANLoss
 from ..models import build_models, count_parameters, default_resolution
+from ..models.common import ActivationNoise, FastDropout
 from . import files
 from .monitor import CollapseMonitor
 from .distributed import average_, convert_batchnorm, init_distributed, local_batch, wrap
@@ -79,10 +80,23 @@ class Trainer:
         elif cfg.compile:
             self.compile_note = self.try_compile()
         self.d_frozen = self.D if self.dist.active else self.d_forward
+        self.noise_streams()
         self.monitor = None
         if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
             self.monitor = CollapseMonitor(data.images, data.labels, data.num_classes, cfg.z_dim,
                                            per_class=cfg.monitor_samples, pairs=cfg.monitor_pairs, seed=cfg.seed)
+
+    def noise_streams(self) -> None:
+        """Under torchrun, D's dropout and activation noise draw from a per-rank generator seeded by (seed, rank,
+        step), so ranks get different masks while the global RNG (noise z and labels of the global batch) stays in
+        step across ranks. One process keeps everything on the global RNG."""
+        if not self.dist.active:
+            return
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.cfg.seed * 1_000_003 + 7919 * (self.dist.rank + 1) + 104_729 * self.step)
+        for m in self.D.modules():
+            if isinstance(m, (FastDropout, ActivationNoise)):
+                m.generator = gen
 
     def try_compile(self) -> str:
         """torch.compile G and D, proven on one trial forward/backward; any failure keeps eager mode.
@@ -132,6 +146,7 @@ class Trainer:
         if self.device.type == "cuda" and ckpt["rng_cuda"].numel():
             torch.cuda.set_rng_state(ckpt["rng_cuda"])
         self.step = int(ckpt["step"])
+        self.noise_streams()  # per-rank streams restart from (seed, rank, step)
 
     def save_checkpoint(self) -> None:
         files.atomic_torch_save(self.state(), self.run_dir / "checkpoints" / f"ckpt-{self.step:07d}.pt")
