@@ -58,8 +58,8 @@ class TrainConfig:
     keep_checkpoints: int = 3       # newest checkpoints kept
     grid_columns: int = 10          # samples per class row in the grids
     monitor_every: int = 500        # steps between mode-collapse checks (0 = off); a multiple of log_every
-    monitor_samples: int = 16       # samples per class for the check
-    monitor_pairs: int = 24         # random same-class pairs per class for its MS-SSIM
+    monitor_samples: int = 32       # samples per class for the check
+    monitor_pairs: int = 64         # random same-class pairs per class for its MS-SSIM
 
     def validate(self) -> "TrainConfig":
         def need(ok: bool, msg: str) -> None:
