@@ -8,7 +8,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from acgan.cli import main
-from acgan.training.loop import train
 
 FOLDER = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--steps", "2", "--quiet",
           "--set", "g_width=8", "--set", "d_width=8"]

@@ -3,12 +3,11 @@ import json
 import math
 
 import numpy as np
-import pytest
 import torch
 from click.testing import CliRunner
 
 from acgan.cli import main
-from acgan.evaluation.classifier import Evaluator, EvalNet, load_evaluator
+from acgan.evaluation.classifier import load_evaluator
 from acgan.evaluation.discriminability import accuracy_sweep, default_resolutions, resize_roundtrip
 from acgan.evaluation.diversity import class_ms_ssim, diversity, random_pairs
 from acgan.evaluation.joint import joint, pearson

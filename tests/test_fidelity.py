@@ -4,24 +4,18 @@ import math
 import pytest
 import torch
 import torch_fidelity
-from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
 
 from acgan.errors import UserError
 from acgan.evaluation.classifier import EvalNet, save_evaluator
-from acgan.evaluation.fidelity import (EVALUATOR_EXTRACTOR, Uint8Images, fidelity_metrics, find_inception_weights)
+from acgan.evaluation.fidelity import (EVALUATOR_EXTRACTOR, Uint8Images, fidelity_metrics, find_inception_weights,
+                                       random_weights_inception)
 from acgan.metrics import inception_score
 
 
 @pytest.fixture(scope="module")
 def inception_weights(tmp_path_factory):
     """A state_dict with the TF-compatible Inception's layout and random values (the real file cannot be fetched)."""
-    orig_load, orig_url = torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url
-    torch.nn.Module.load_state_dict = lambda self, *a, **k: None
-    tf_inception.load_state_dict_from_url = lambda *a, **k: {}
-    try:
-        net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    finally:
-        torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = orig_load, orig_url
+    net = random_weights_inception(["2048"])
     path = tmp_path_factory.mktemp("w") / "inception.pth"
     torch.save(net.state_dict(), path)
     return path

@@ -1,7 +1,6 @@
 """Inception Score and FID against first principles and against torch-fidelity's own feature-level functions."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric

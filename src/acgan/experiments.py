@@ -19,7 +19,7 @@ from .evaluation.report import CSS, _img, _table
 from .metrics.ms_ssim import MIN_SIZE
 from .sampling import load_generator
 from .training.files import atomic_write_text
-from .training.splits import split_spec, train_split
+from .training.splits import data_spec, split_spec, train_split
 
 
 def measure(G, evaluator, per_class: int, pairs: int, seed: int, resolutions: list[int]) -> dict:
@@ -71,8 +71,7 @@ def resolution(cfg: TrainConfig, resolutions: list[int], out: Path, *, per_class
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     native = dataclasses.replace(cfg, resolution=None)
-    ev = get_evaluator(EvalOptions(evaluator=evaluator, seed=cfg.seed), split_spec(native, 10 ** 6, "consecutive"),
-                       native, log)
+    ev = get_evaluator(EvalOptions(evaluator=evaluator, seed=cfg.seed), data_spec(native), native, log)
     sweep = sorted(set(resolutions) | {r // 2 for r in resolutions} | {ev.meta["resolution"]})
     models = {}
     for r in resolutions:

@@ -85,13 +85,13 @@ def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force
     idx = resolve_classes(classes, G.class_names)
     labels = torch.tensor(idx).repeat_interleave(per_class)
     gen = torch.Generator().manual_seed(seed)
-    images = torch.cat([G.sample(chunk, generator=gen) for chunk in labels.split(500)]) * 0.5 + 0.5
+    images = torch.cat([G.sample(chunk, generator=gen) for chunk in labels.split(500)])
     if out.suffix.lower() == ".png":
-        files.atomic_write(out, lambda tmp: save_image(images, tmp, nrow=per_class, padding=2, format="png"))
+        files.atomic_save_image(images, out, nrow=per_class)
         return out
     for i, (img, label) in enumerate(zip(images, labels.tolist())):
         name = G.class_names[label].replace("/", "_")
         path = out / name / f"{i % per_class:05d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(img, path)
+        save_image(img * 0.5 + 0.5, path)
     return out

@@ -15,7 +15,6 @@ import torch
 
 from ..config import TrainConfig
 from ..data import ImageData
-from ..models import build_models
 from ..training.loop import Trainer
 from ..training.runtime import autocast, resolve_device, resolve_precision
 from .baseline import BaselineLoop
@@ -130,9 +129,8 @@ def ms_ssim_speed(device) -> list[dict]:
 
 
 def feature_speed(device, precision: str) -> list[dict]:
-    from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
-
     from ..evaluation.classifier import EvalNet
+    from ..evaluation.fidelity import random_weights_inception
     rows = []
     net = EvalNet(1, 10).to(device).eval()
     x = torch.rand(500, 1, 28, 28, device=device) * 2 - 1
@@ -143,12 +141,7 @@ def feature_speed(device, precision: str) -> list[dict]:
         rows.append({"network": "evaluator (28 px)", "precision": prec, "images_per_s":
                      500 / timed(run_eval, device, warmup=2, iters=3, repeats=3)})
     # the TF-compatible Inception with random weights: speed does not depend on the values
-    load, url = torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url
-    torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = (lambda *a, **k: None), (lambda *a, **k: {})
-    try:
-        inc = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"]).to(device)
-    finally:
-        torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = load, url
+    inc = random_weights_inception(["2048", "logits_unbiased"]).to(device)
     imgs = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, device=device)
     with torch.no_grad():
         sec = timed(lambda: inc(imgs), device, warmup=1, iters=2, repeats=3)

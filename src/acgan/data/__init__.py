@@ -7,7 +7,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from ..errors import UserError
-from .folder import FolderIndex, decode_folder
+from .folder import GRAYSCALE_MODES, FolderIndex, decode_folder
 from .idx import FASHION_CLASSES, MNIST_CLASSES, load_idx_dataset
 
 
@@ -111,7 +111,7 @@ def channels_of(cfg) -> int:
     if cfg.dataset == "folder":
         index = FolderIndex(cfg.data_dir, cfg.split)
         mode = index.first_image(resolve_classes(cfg.classes, index.names)).mode
-        return 1 if mode in ("L", "1", "I;16", "I") else 3
+        return 1 if mode in GRAYSCALE_MODES else 3
     return 3
 
 

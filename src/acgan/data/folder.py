@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..errors import UserError
 
+GRAYSCALE_MODES = ("L", "1", "I;16", "I")  # PIL modes kept as 1-channel data
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -100,7 +101,7 @@ def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, s
     The first image fixes the channels ('L' data stays 1-channel) and, without `resolution`, the size."""
     items = [(p, label) for label, c in enumerate(keep) for p in index.images_of(index.names[c])]
     first = index.first_image(keep)
-    mode = "L" if first.mode in ("L", "1", "I;16", "I") else "RGB"
+    mode = "L" if first.mode in GRAYSCALE_MODES else "RGB"
     size = resolution or min(first.size)
     arrays, labels = [], []
     for path, label in tqdm(items, desc=f"decoding {Path(index.root).name}", unit="img", leave=False,

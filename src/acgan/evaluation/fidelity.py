@@ -58,6 +58,20 @@ def check_state_dict_file(path: Path) -> None:
         raise UserError(f"{path} is not a state_dict")
 
 
+def random_weights_inception(features: list[str]):
+    """torch-fidelity's TF-compatible Inception with its default (random) init and nothing downloaded: for speed
+    measurements and for tests that write a weights file of the right layout."""
+    from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
+
+    load, url = torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url
+    torch.nn.Module.load_state_dict = lambda *a, **k: None
+    tf_inception.load_state_dict_from_url = lambda *a, **k: {}
+    try:
+        return tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", features)
+    finally:
+        torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = load, url
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -41,18 +41,24 @@ def group_dir(run_dir: Path, g: int) -> Path:
     return Path(run_dir) / f"group-{g:03d}"
 
 
-def split_spec(cfg: TrainConfig, per_model: int, grouping: str) -> dict:
+def data_spec(cfg: TrainConfig) -> dict:
+    """config.json's config and data parts for `cfg`, worked out without training (classes resolved to names)."""
     names = class_names_of(cfg)
     selected = [names[i] for i in resolve_classes(cfg.classes, names)]
-    if per_model < 1:
-        raise UserError("--classes-per-model must be at least 1")
-    groups = class_groups(len(selected), per_model, grouping, cfg.seed)
     resolution = cfg.resolution or default_resolution(cfg.arch, native_resolution_of(cfg))
     return {"config": dict(cfg.to_dict(), classes=selected),
             "data": {"dataset": cfg.dataset, "class_names": selected, "num_classes": len(selected),
-                     "channels": channels_of(cfg), "resolution": resolution},
-            "split": {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
-                      "dirs": [group_dir(Path("."), g).name for g in range(len(groups))]}}
+                     "channels": channels_of(cfg), "resolution": resolution}}
+
+
+def split_spec(cfg: TrainConfig, per_model: int, grouping: str) -> dict:
+    if per_model < 1:
+        raise UserError("--classes-per-model must be at least 1")
+    spec = data_spec(cfg)
+    groups = class_groups(spec["data"]["num_classes"], per_model, grouping, cfg.seed)
+    spec["split"] = {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
+                     "dirs": [group_dir("", g).name for g in range(len(groups))]}
+    return spec
 
 
 def prepare_split_dir(out: Path, spec: dict, force: bool) -> None:
