@@ -10,7 +10,7 @@ from acgan.training import files
 COMMON = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--quiet", "--device", "cpu",
           "--precision", "fp32", "--set", "g_width=8", "--set", "d_width=8", "--set", "z_dim=8",
           "--set", "d_dropout=0", "--set", "monitor_every=0", "--set", "checkpoint_every=2", "--set", "log_every=2"]
-# weights after a few Adam steps agree to float round-off (measured: 6e-8); without synchronised BatchNorm they
+# weights after a few Adam steps agree to float round-off (6e-8 when written); without synchronised BatchNorm they
 # differ by about 1e-2, because each rank normalises with its own half-batch statistics
 TOLERANCE = 1e-5
 
