@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from acgan.training import files
+from acgan.rundir import RunDir
 
 COMMON = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--quiet", "--device", "cpu",
           "--precision", "fp32", "--set", "g_width=8", "--set", "d_width=8", "--set", "z_dim=8",
@@ -34,7 +34,7 @@ def test_two_process_ddp_matches_one_process(folder_data, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     cli([*COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out", str(one)], torchrun=False)
     cli([*COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out", str(two)], torchrun=True)
-    a, b = files.latest_checkpoint(one), files.latest_checkpoint(two)
+    a, b = RunDir(one).load_checkpoint()[0], RunDir(two).load_checkpoint()[0]
     assert a["step"] == b["step"] == 4
     assert max_difference(a["G"], b["G"]) < TOLERANCE and max_difference(a["D"], b["D"]) < TOLERANCE
     assert "DDP over 2 processes" in (two / "log.txt").read_text()
@@ -44,10 +44,10 @@ def test_two_process_ddp_matches_one_process(folder_data, tmp_path):
     nosync = tmp_path / "nosync"
     cli([*COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out", str(nosync), "--set",
          "sync_batchnorm=false"], torchrun=True)
-    assert max_difference(a["G"], files.latest_checkpoint(nosync)["G"]) > 1e-3
+    assert max_difference(a["G"], RunDir(nosync).load_checkpoint()[0]["G"]) > 1e-3
 
     cli(["--resume", str(two), "--steps", "6"], torchrun=True)  # resume under torchrun
-    assert files.latest_checkpoint(two)["step"] == 6
+    assert RunDir(two).load_checkpoint()[0]["step"] == 6
     steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (two / "stats.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]
 

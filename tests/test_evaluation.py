@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from acgan.cli import main
 from acgan.evaluation.classifier import load_evaluator
 from acgan.evaluation.discriminability import accuracy_sweep, default_resolutions, resize_roundtrip
-from acgan.evaluation.diversity import class_ms_ssim, diversity, random_pairs
+from acgan.evaluation.diversity import diversity
+from acgan.metrics import class_ms_ssim, random_pairs
 from acgan.evaluation.joint import joint, pearson
 from acgan.evaluation.overfit import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
 from acgan.metrics import ms_ssim
@@ -188,7 +189,7 @@ def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
 def test_mean_pairwise_distance_brute_force():
     import itertools
 
-    from acgan.evaluation.sample_quality import mean_pairwise_distance
+    from acgan.metrics import mean_pairwise_distance
     f = torch.randn(7, 5, generator=torch.Generator().manual_seed(4))
     brute = np.mean([torch.dist(f[i], f[j]).item() for i, j in itertools.combinations(range(7), 2)])
     assert math.isclose(mean_pairwise_distance(f), brute, rel_tol=1e-6)

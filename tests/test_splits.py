@@ -7,7 +7,7 @@ from click.testing import CliRunner
 import acgan
 from acgan.cli import main
 from acgan.sampling import SplitGenerator
-from acgan.training import files
+from acgan.rundir import RunDir
 from acgan.training.splits import class_groups
 
 ARGS = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--quiet", "--set", "g_width=8",
@@ -32,7 +32,7 @@ def test_two_job_split_run(split_data, evaluator_dir, tmp_path):
     g0 = json.loads((out / "group-000" / "config.json").read_text())["data"]["class_names"]
     g1 = json.loads((out / "group-001" / "config.json").read_text())["data"]["class_names"]
     assert g0 == ["cat", "dog"] and g1 == ["frog"]
-    assert all(files.latest_checkpoint(out / d)["step"] == 4 for d in ("group-000", "group-001"))
+    assert all(RunDir(out / d).load_checkpoint()[0]["step"] == 4 for d in ("group-000", "group-001"))
 
     # the same command again: nothing to do; --resume with more steps: every group continues
     res = runner.invoke(main, ["train", *ARGS, "--data-dir", str(split_data), "--steps", "4",
@@ -71,4 +71,4 @@ def test_torchrun_ranks_split_the_groups(split_data, tmp_path, monkeypatch):
         res = CliRunner().invoke(main, cmd)
         assert res.exit_code == 0, res.output
         assert mine in res.output
-    assert all(files.latest_checkpoint(out / f"group-00{g}")["step"] == 2 for g in range(3))
+    assert all(RunDir(out / f"group-00{g}").load_checkpoint()[0]["step"] == 2 for g in range(3))

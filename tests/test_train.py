@@ -12,8 +12,8 @@ from PIL import Image
 
 import acgan
 from acgan.errors import UserError
-from acgan.training import files
-from acgan.training.loop import resume, train
+from acgan.rundir import RunDir
+from acgan.training.session import resume, train
 
 
 def test_run_directory_contents(tiny_cfg, tmp_path):
@@ -23,7 +23,7 @@ def test_run_directory_contents(tiny_cfg, tmp_path):
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4, 6]
     assert {"d_loss", "g_loss", "acc_real", "acc_fake", "step_time_s", "images_per_s"} <= set(rows[0])
-    assert [s for s, _ in files.checkpoints(run)] == [3, 6]  # keep_checkpoints = 2
+    assert [s for s, _ in RunDir(run).checkpoints()] == [3, 6]  # keep_checkpoints = 2
     grid = Image.open(run / "samples" / "latest.png")
     assert grid.size == (4 * 18 + 2, 3 * 18 + 2)  # 4 columns, one row per class, 2 px padding
     assert (run / "samples" / "step-0000000.png").exists() and (run / "log.txt").exists()
@@ -33,7 +33,7 @@ def test_resume_is_bit_identical(tiny_cfg, tmp_path):
     straight = train(dataclasses.replace(tiny_cfg, steps=8, checkpoint_every=4), tmp_path / "a", progress=False)
     split = train(dataclasses.replace(tiny_cfg, steps=4, checkpoint_every=4), tmp_path / "b", progress=False)
     resume(split, steps=8, progress=False)
-    a, b = files.latest_checkpoint(straight), files.latest_checkpoint(split)
+    a, b = RunDir(straight).load_checkpoint()[0], RunDir(split).load_checkpoint()[0]
     assert a["step"] == b["step"] == 8
     for key in ("G", "D"):
         for name, tensor in a[key].items():
@@ -98,18 +98,18 @@ def test_kill_9_then_resume(folder_data, tmp_path):
            "--set", "g_width=8", "--set", "d_width=8", "--set", "checkpoint_every=5", "--set", "log_every=1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while len(files.checkpoints(run)) < 2 and time.time() < deadline:
+    while len(RunDir(run).checkpoints()) < 2 and time.time() < deadline:
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert len(files.checkpoints(run)) >= 2, proc.stderr.read().decode()
-    last = files.checkpoints(run)[-1][0]
+    assert len(RunDir(run).checkpoints()) >= 2, proc.stderr.read().decode()
+    last = RunDir(run).checkpoints()[-1][0]
     done = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--resume", str(run), "--steps",
                            str(last + 7), "--quiet"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
     assert steps == list(range(1, last + 8))  # every step logged exactly once
-    assert files.latest_checkpoint(run)["step"] == last + 7
+    assert RunDir(run).load_checkpoint()[0]["step"] == last + 7
     assert not list(run.rglob("*.tmp"))
 
 
@@ -139,5 +139,5 @@ def test_compile_falls_back_cleanly(tiny_cfg, tmp_path, monkeypatch):
     eager = train(tiny_cfg, tmp_path / "a", progress=False)
     fallback = train(dataclasses.replace(tiny_cfg, compile=True), tmp_path / "b", progress=False)
     assert "torch.compile failed: RuntimeError: no compiler here" in (fallback / "log.txt").read_text()
-    a, b = files.latest_checkpoint(eager), files.latest_checkpoint(fallback)
+    a, b = RunDir(eager).load_checkpoint()[0], RunDir(fallback).load_checkpoint()[0]
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])  # the trial left no trace

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -10,10 +9,10 @@ from typing import Any
 
 import yaml
 
+from .data import DATASETS, parse_class_list
 from .errors import UserError
-
-ARCHS = ("dcgan-small", "paper-cifar", "paper-imagenet")
-DATASETS = ("fashion-mnist", "mnist", "cifar10", "cifar100", "folder")
+from .losses import LOSSES
+from .models import ARCHS
 
 
 @dataclass
@@ -36,6 +35,7 @@ class TrainConfig:
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
+    loss: str = "acgan"             # a name in acgan.losses.LOSSES
     class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
     # --- optimisation ---
@@ -66,8 +66,9 @@ class TrainConfig:
             if not ok:
                 raise UserError(msg)
 
-        need(self.dataset in DATASETS, f"unknown data set '{self.dataset}': choose one of {', '.join(DATASETS)}")
-        need(self.arch in ARCHS, f"unknown architecture '{self.arch}': choose one of {', '.join(ARCHS)}")
+        for what, value, registry in (("data set", self.dataset, DATASETS), ("architecture", self.arch, ARCHS),
+                                      ("loss", self.loss, LOSSES)):
+            need(value in registry, f"unknown {what} '{value}': choose one of {', '.join(registry)}")
         need(self.conditioning in ("onehot", "embedding"), "conditioning must be 'onehot' or 'embedding'")
         need(self.device in ("auto", "cpu", "cuda"), f"unknown device '{self.device}': use auto, cpu or cuda")
         need(self.precision in ("auto", "fp32", "bf16"), f"unknown precision '{self.precision}': use auto, fp32 or bf16")
@@ -140,6 +141,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, yaml.safe_load(raw)
 
 
-def save_json(obj: dict, path: Path) -> None:
-    from .training.files import atomic_write_text
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+def assemble(preset: str | None, options: dict | None = None, overrides=(), defaults: dict | None = None) -> TrainConfig:
+    """The one way a config is built: `defaults` (a caller's own, below any preset), a preset (name or YAML file;
+    None = the dataclass defaults), explicit options (None = not given), then `--set key=value` overrides;
+    validated. `classes` may be a comma-separated string."""
+    values = dict(defaults or {})
+    values.update(load_yaml(preset) if preset else {})
+    values.update({k: v for k, v in (options or {}).items() if v is not None})
+    values.update(dict(parse_override(o) for o in overrides))
+    if isinstance(values.get("classes"), str):
+        values["classes"] = parse_class_list(values["classes"])
+    return from_dict(values, where="the command line").validate()

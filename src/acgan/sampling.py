@@ -5,11 +5,14 @@ from pathlib import Path
 
 import torch
 
-from .config import from_dict
 from .data import resolve_classes
 from .errors import UserError
+from .io import atomic_save_image
 from .models import Generator, build_models
-from .training import files
+from .pixels import to_zero_one
+from .rundir import RunDir
+
+CHUNK = 500  # images per generator call when sampling many: bounds memory, and fixes the noise stream's order
 
 
 class SplitGenerator(torch.nn.Module):
@@ -50,29 +53,37 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
 
     `G.sample(labels, z=None)` returns images in [-1, 1]; `G.class_names` lists the classes in label order.
     For a class-split run (`--classes-per-model`) it is a SplitGenerator over all the run's classes."""
-    run_dir = Path(run_dir)
-    saved = files.read_run_config(run_dir)
-    if "split" in saved:
-        parts = [load_generator(run_dir / d, device, step) for d in saved["split"]["dirs"]]
-        return SplitGenerator(parts, saved["split"]["groups"], saved["data"]["class_names"]).eval()
-    cfg = from_dict(saved["config"], where=str(run_dir / "config.json"))
-    info = saved["data"]
-    found = dict(files.checkpoints(run_dir))
-    if not found:
-        raise UserError(f"{run_dir} has no checkpoints yet: train it first (acgan train) or wait for the first one")
-    if step is not None and step not in found:
-        raise UserError(f"{run_dir} has no checkpoint at step {step}; it has {sorted(found)}")
-    path = found[step if step is not None else max(found)]
-    ckpt = files.load_checkpoint(path)
+    run = RunDir(run_dir)
+    record = run.read()
+    if record.split is not None:
+        parts = [load_generator(group.path, device, step) for group in run.groups()]
+        return SplitGenerator(parts, record.split["groups"], record.data["class_names"]).eval()
+    cfg, info = run.train_config(record), record.data
+    ckpt, path = run.load_checkpoint(step)
+    if ckpt is None:
+        raise UserError(f"{run.path} has no checkpoints yet: train it first (acgan train) or wait for the first one")
     G, _ = build_models(cfg, info["channels"], info["resolution"], info["num_classes"])
     try:
         G.load_state_dict(ckpt["G"])
     except (RuntimeError, KeyError) as e:
-        raise UserError(f"checkpoint {path} does not match {run_dir / 'config.json'} "
+        raise UserError(f"checkpoint {path} does not match {run.config_path} "
                         f"({str(e).splitlines()[0][:120]})") from None
     G.class_names = list(info["class_names"])
     G.step = int(ckpt["step"])
     return G.to(device).eval()
+
+
+@torch.no_grad()
+def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: bool = False):
+    """(images [-1, 1] on the CPU, labels): `per_class` samples of each class in `classes`, in that order, from one
+    noise stream seeded by `seed` (the same images whatever the caller)."""
+    from tqdm import tqdm
+
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.tensor(classes, dtype=torch.long).repeat_interleave(per_class)
+    chunks = [G.sample(chunk, generator=gen).cpu() for chunk in tqdm(labels.split(CHUNK), desc="sampling",
+                                                                      leave=False, disable=not progress)]
+    return torch.cat(chunks), labels
 
 
 def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force: bool = False) -> Path:
@@ -82,16 +93,13 @@ def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force
     out = Path(out)
     if out.exists() and not force:
         raise UserError(f"{out} already exists: choose another --out or pass --force")
-    idx = resolve_classes(classes, G.class_names)
-    labels = torch.tensor(idx).repeat_interleave(per_class)
-    gen = torch.Generator().manual_seed(seed)
-    images = torch.cat([G.sample(chunk, generator=gen) for chunk in labels.split(500)])
+    images, labels = sample_classes(G, resolve_classes(classes, G.class_names), per_class, seed)
     if out.suffix.lower() == ".png":
-        files.atomic_save_image(images, out, nrow=per_class)
+        atomic_save_image(images, out, nrow=per_class)
         return out
     for i, (img, label) in enumerate(zip(images, labels.tolist())):
         name = G.class_names[label].replace("/", "_")
         path = out / name / f"{i % per_class:05d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(img * 0.5 + 0.5, path)
+        save_image(to_zero_one(img), path)
     return out

@@ -13,10 +13,10 @@ import time
 
 import torch
 
-from ..config import TrainConfig
+from ..config import assemble
 from ..data import ImageData
+from ..device import autocast, resolve_device, resolve_precision
 from ..training.loop import Trainer
-from ..training.runtime import autocast, resolve_device, resolve_precision
 from .baseline import BaselineLoop
 
 SHAPES = {"dcgan-small": (1, 28), "paper-cifar": (3, 32)}  # (channels, px): Fashion-MNIST-like and CIFAR-like
@@ -69,8 +69,9 @@ def train_worker(loop: str, arch: str, batch: int, device_name: str, precision: 
     """One measurement, meant to run in its own process: images/s, peak memory, and (ours) MFU."""
     device = resolve_device(device_name)
     data = synthetic_data(arch)
-    cfg = TrainConfig(arch=arch, batch_size=batch, device=device_name, precision=precision, monitor_every=0)
-    trainer = Trainer(cfg, "unused", data=data)
+    cfg = assemble(None, {"arch": arch, "batch_size": batch, "device": device_name, "precision": precision,
+                          "monitor_every": 0})
+    trainer = Trainer(cfg, data)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     if loop == "ours":
@@ -152,8 +153,8 @@ def feature_speed(device, precision: str) -> list[dict]:
 def monitor_share(device_name: str, precision: str) -> dict:
     """The mode-collapse monitor's cost at its defaults, as a share of the training time between two checks."""
     data = synthetic_data("dcgan-small")
-    cfg = TrainConfig(batch_size=64, device=device_name, precision=precision)
-    trainer = Trainer(cfg, "unused", data=data)
+    cfg = assemble(None, {"batch_size": 64, "device": device_name, "precision": precision})
+    trainer = Trainer(cfg, data)
     device = trainer.device
     step = timed(trainer.train_step, device, warmup=5, iters=20, repeats=3)
     check = timed(lambda: trainer.monitor.measure(trainer.G, autocast(device, trainer.precision)), device,

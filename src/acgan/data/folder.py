@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -11,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from ..errors import UserError
+from .registry import DataSpec, register
 
 GRAYSCALE_MODES = ("L", "1", "I;16", "I")  # PIL modes kept as 1-channel data
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -95,6 +97,32 @@ class FolderIndex:
         return Image.open(io.BytesIO(self.src.read(self.images_of(self.names[keep[0]])[0])))
 
 
+_INDEXES: dict[tuple, FolderIndex] = {}
+
+
+def _stamp(root: Path) -> tuple:
+    """What changes when files are added or removed: the zip's size and time, or the times of the folders down to
+    the class level (train/<class>/ at most), so a cached index is never stale."""
+    if not root.exists():
+        return ()
+    if root.is_file():
+        st = root.stat()
+        return (st.st_size, st.st_mtime_ns)
+    stamp, level = [root.stat().st_mtime_ns], [root]
+    for _ in range(2):
+        level = [Path(e.path) for d in level for e in os.scandir(d) if e.is_dir()]
+        stamp += [p.stat().st_mtime_ns for p in level]
+    return tuple(stamp)
+
+
+def folder_index(root: str, split: str) -> FolderIndex:
+    """One scan per (folder, split) while its contents stay the same (a zip of 60k files takes seconds)."""
+    key = (str(Path(root).resolve()), split, _stamp(Path(root)))
+    if key not in _INDEXES:
+        _INDEXES[key] = FolderIndex(root, split)
+    return _INDEXES[key]
+
+
 def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, skip_bad: bool):
     """(images uint8 [N, C, R, R], labels int64 [N] as positions in `keep`) for the kept classes.
 
@@ -119,3 +147,23 @@ def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, s
     if not arrays:
         raise UserError(f"no decodable images in {index.root}")
     return torch.from_numpy(np.stack(arrays)), torch.tensor(labels, dtype=torch.long)
+
+
+class FolderData(DataSpec):
+    name = "folder"
+    summary = "your images, one sub-folder per class, as a directory or .zip (optional train/ and test/ level)"
+
+    def class_names(self, data_dir, split):
+        return folder_index(data_dir, split).names
+
+    def channels(self, data_dir, split, keep):
+        return 1 if folder_index(data_dir, split).first_image(keep).mode in GRAYSCALE_MODES else 3
+
+    def native_resolution(self, data_dir, split, keep):
+        return min(folder_index(data_dir, split).first_image(keep).size)
+
+    def load(self, data_dir, split, keep, resolution, skip_bad):
+        return decode_folder(folder_index(data_dir, split), keep, resolution, skip_bad)
+
+
+register(FolderData())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..training.files import atomic_torch_save
+from ..io import atomic_torch_save
 
 
 def cache_dir() -> Path:

@@ -14,11 +14,15 @@ from pathlib import Path
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
+from ..device import autocast
 from ..errors import UserError
-from ..training import files
-from ..training.runtime import autocast
+from ..io import atomic_torch_save, atomic_write_json
+from ..pixels import to_unit
+
+EVALUATOR_EPOCHS = 6  # the default of `acgan train-classifier` and of evaluators trained on first use
 
 
 class EvalNet(nn.Module):
@@ -53,11 +57,15 @@ class Evaluator:
 
     @torch.no_grad()
     def run(self, images: torch.Tensor, batch: int = 500, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits [N, K], features [N, D]) in fp32 for images in [-1, 1] at the evaluator's resolution."""
+        """(logits [N, K], features [N, D]) in fp32 for images in [-1, 1]; other sizes are resized (antialiased)
+        to the evaluator's resolution first."""
         self.net.eval()
         dev = next(self.net.parameters()).device
+        size = self.meta.get("resolution")
         logits, feats = [], []
         for chunk in images.split(batch):
+            if size and chunk.shape[-1] != size:
+                chunk = TF.resize(chunk.float(), [size, size], antialias=True)
             with autocast(dev, precision):
                 f = self.net.features(chunk.to(dev).float())
                 logits.append(self.net.fc(f).float().cpu())
@@ -65,12 +73,8 @@ class Evaluator:
         return torch.cat(logits), torch.cat(feats)
 
 
-def to_unit(images_uint8: torch.Tensor) -> torch.Tensor:
-    return images_uint8.float().div(127.5).sub(1.0)
-
-
 def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                    *, num_classes: int, epochs: int = 6, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                    *, num_classes: int, epochs: int = EVALUATOR_EPOCHS, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
                     precision: str = "fp32", progress: bool = True) -> tuple[EvalNet, float]:
     """Train on uint8 images with random 2-px shifts and flips off; returns (net, test accuracy)."""
     torch.manual_seed(seed)
@@ -106,8 +110,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
 
 def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
     out = Path(out)
-    files.atomic_torch_save(net.state_dict(), out / "evaluator.pt")
-    files.atomic_write_text(out / "evaluator.json", json.dumps(meta, indent=2) + "\n")
+    atomic_torch_save(net.state_dict(), out / "evaluator.pt")
+    atomic_write_json(out / "evaluator.json", meta)
 
 
 def load_evaluator(path: Path) -> Evaluator:

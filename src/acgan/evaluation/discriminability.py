@@ -10,6 +10,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from .classifier import Evaluator
+from .pipeline import EvalContext, step
 
 RESIZE_RULE = "bilinear, antialiased, down to r and back to the evaluator's input"
 
@@ -59,3 +60,13 @@ def discriminability(evaluator: Evaluator, fake: torch.Tensor, fake_labels: torc
     return {"resolutions": resolutions, "generated": gen, "real": ref,
             "fraction_classes_better_at_model_than_lowest": better, "resize": RESIZE_RULE,
             "samples": len(fake_labels), "real_samples": len(real_labels)}
+
+
+@step("discriminability")
+def discriminability_step(ctx: EvalContext) -> dict:
+    s = ctx.samples
+    out = discriminability(ctx.evaluator, s.fake, s.fake_labels, s.real, s.real_labels, s.resolution,
+                           ctx.options.resolutions, s.num_classes, s.seed, real_sweep=ctx.real_statistics()["sweep"])
+    out["network"] = ctx.evaluator.meta.get("network", "acgan evaluator")
+    out["weights_sha256"] = ctx.evaluator.meta.get("weights_sha256")
+    return out

@@ -10,13 +10,15 @@ wrapper is not used (it needs numpy's removed np.int).
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
 
 from ..errors import UserError
+from ..io import file_sha256
+from ..pixels import to_unit, to_uint8
+from .pipeline import EvalContext, step, take_per_class
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 EVALUATOR_EXTRACTOR = "acgan-evaluator"
@@ -26,7 +28,7 @@ class Uint8Images(Dataset):
     """[-1, 1] float images as the uint8 3-channel tensors torch-fidelity takes."""
 
     def __init__(self, images: torch.Tensor):
-        x = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        x = to_uint8(images)
         self.images = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
     def __len__(self):
@@ -72,14 +74,6 @@ def random_weights_inception(features: list[str]):
         torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = load, url
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _register_evaluator_extractor() -> None:
     import torch_fidelity
     from torch_fidelity.feature_extractor_base import FeatureExtractorBase
@@ -113,7 +107,7 @@ def _register_evaluator_extractor() -> None:
 
         def forward(self, x):
             meta = self.evaluator.meta
-            x = x.float() / 127.5 - 1
+            x = to_unit(x)
             x = x[:, :1] if meta["channels"] == 1 else x
             if x.shape[-1] != meta["resolution"]:
                 x = TF.resize(x, [meta["resolution"]] * 2, antialias=True)
@@ -144,3 +138,33 @@ def fidelity_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str, 
             "fid": out["frechet_inception_distance"], "kid": out["kernel_inception_distance_mean"],
             "kid_std": out["kernel_inception_distance_std"], "precision": out["precision"], "recall": out["recall"],
             "splits": 10, "kid_subset_size": min(1000, n), "prc_neighbourhood": 3, "seed": seed}
+
+
+@step("domain_metrics")
+def domain_metrics_step(ctx: EvalContext) -> dict:
+    ctx.log("domain IS / FID / KID / precision-recall (evaluator features, torch-fidelity)")
+    s = ctx.samples
+    return fidelity_metrics(s.fake, s.real, extractor=EVALUATOR_EXTRACTOR,
+                            weights=Path(ctx.domain_evaluator.meta["path"]), cuda=ctx.device.type == "cuda",
+                            seed=s.seed)
+
+
+@step("inception")
+def inception_step(ctx: EvalContext) -> dict:
+    """The TF-Inception scores when weights are found (or demanded): the only ones comparable with papers."""
+    opts, s = ctx.options, ctx.samples
+    if opts.inception == "off":
+        return {"skipped": "--inception off"}
+    try:
+        weights = find_inception_weights(opts.inception_weights)
+    except UserError as e:
+        if opts.inception == "on" or opts.inception_weights:
+            raise
+        return {"skipped": str(e)}
+    k = s.num_classes
+    per_class = max(1, opts.inception_samples // k)
+    f, _ = take_per_class(s.fake, s.fake_labels, per_class, k, s.seed)
+    r, _ = take_per_class(*ctx.real_pool, per_class, k, s.seed)
+    ctx.log(f"Inception IS / FID / KID / PR on {len(f)} samples (TF-compatible weights {weights})")
+    return fidelity_metrics(f, to_unit(r), extractor="inception-v3-compat", weights=weights,
+                            cuda=ctx.device.type == "cuda", seed=s.seed)

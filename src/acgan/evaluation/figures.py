@@ -10,14 +10,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
-from ..training.files import atomic_write  # noqa: E402
+from ..io import atomic_write  # noqa: E402
+from .pipeline import EvalContext, step  # noqa: E402
 
 
-def save_grid(grid, path) -> None:
-    save_image(grid, path, format="png")
+def save_grid(grid, path: Path) -> None:
+    """An image grid already in [0, 1] (torchvision's make_grid), as PNG."""
+    atomic_write(path, lambda tmp: save_image(grid, tmp, format="png"))
 
 
-def _save(fig, path: Path) -> None:
+def new_figure(figsize=(5, 3.6)):
+    return plt.subplots(figsize=figsize)
+
+
+def save_figure(fig, path: Path) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
 
@@ -38,7 +44,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.set(xticks=rs, xticklabels=[str(r) for r in rs], xlabel="resized to (px)",
            ylabel="evaluator accuracy", ylim=(0, 1.02), title="Discriminability")
     ax.legend()
-    _save(fig, out / "discriminability.png")
+    save_figure(fig, out / "discriminability.png")
 
     # Fig. 2 (bottom): per-class accuracy at the lowest resolution against the model resolution
     lo, hi = rs[0], m["model_resolution"]
@@ -47,7 +53,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.set(xlabel=f"accuracy at {lo} px", ylabel=f"accuracy at {hi} px", title="Per-class discriminability",
            xlim=(0, 1.02), ylim=(0, 1.02))
-    _save(fig, out / "discriminability_per_class.png")
+    save_figure(fig, out / "discriminability_per_class.png")
 
     # Fig. 4: per-class MS-SSIM, real against generated, with the real-data maximum
     real = [r["mean"] for r in div["real"]]
@@ -62,7 +68,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.set(xlabel="real MS-SSIM", ylabel="generated MS-SSIM", title="Diversity per class (lower = more diverse)",
            xlim=(0, top), ylim=(0, top))
     ax.legend(fontsize=7)
-    _save(fig, out / "ms_ssim_scatter.png")
+    save_figure(fig, out / "ms_ssim_scatter.png")
 
     # Fig. 6: accuracy against MS-SSIM per class
     fig, ax = plt.subplots(figsize=(4.2, 4))
@@ -70,7 +76,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.axvline(div["threshold"], color="red", lw=1, ls=":")
     ax.set(xlabel="generated MS-SSIM", ylabel="evaluator accuracy",
            title=f"Accuracy vs diversity (r = {jnt['pearson_r']:.2f})", ylim=(0, 1.02))
-    _save(fig, out / "joint.png")
+    save_figure(fig, out / "joint.png")
 
 
 def training_curves(stats_path: Path, out_png: Path) -> None:
@@ -94,7 +100,7 @@ def training_curves(stats_path: Path, out_png: Path) -> None:
             axes[2].plot([r["step"] for r in mon], series, lw=1)
         axes[2].axhline(mon[-1]["ms_ssim_threshold"], color="red", ls=":", lw=1)
         axes[2].set(xlabel="step", title="per-class MS-SSIM while training")
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
 def split_training_curves(stats_paths: list[Path], out_png: Path) -> None:
@@ -109,7 +115,18 @@ def split_training_curves(stats_paths: list[Path], out_png: Path) -> None:
     axes[0].set(xlabel="step", title="d_loss (solid), g_loss (dashed) per group")
     axes[0].legend(fontsize=6, ncol=2)
     axes[1].set(xlabel="step", title="D class accuracy on generated images", ylim=(0, 1.02))
-    _save(fig, out_png)
+    save_figure(fig, out_png)
+
+
+@step("figures")
+def figures_step(ctx: EvalContext) -> None:
+    """The paper's figures from the metrics so far, and the training curves of the run's stats."""
+    m = {"class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution, **ctx.results}
+    metric_figures(m, ctx.out_dir)
+    if len(ctx.stats_paths) > 1:  # a class-split run: one set of curves per group model
+        split_training_curves(ctx.stats_paths, ctx.out_dir / "training_curves.png")
+    elif ctx.stats_paths:
+        training_curves(ctx.stats_paths[0], ctx.out_dir / "training_curves.png")
 
 
 def _rows(path: Path) -> list[dict]:

@@ -16,7 +16,9 @@ from torchvision.models import inception_v3
 from torchvision.transforms.v2 import functional as TF
 
 from ..errors import UserError
-from .fidelity import check_state_dict_file, file_sha256
+from ..io import file_sha256
+from ..pixels import to_zero_one
+from .fidelity import check_state_dict_file
 
 SYNSET = re.compile(r"n\d{8}")
 TORCHVISION_FILE = "inception_v3_google-0cc3c7bd.pth"
@@ -54,7 +56,7 @@ class ImageNetInception:
         mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
         out = []
         for chunk in images.split(batch):
-            x = chunk.float().add(1).div(2)
+            x = to_zero_one(chunk)
             x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
             if x.shape[-1] != 299:
                 x = TF.resize(x, [299, 299], antialias=True)

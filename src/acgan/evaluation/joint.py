@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from .pipeline import EvalContext, step
+
 
 def pearson(xs: list[float], ys: list[float]) -> float:
     n = len(xs)
@@ -25,3 +27,10 @@ def joint(accuracy: list[float], ms_ssim: list[float], threshold: float, accurac
             "fraction_collapsed_at_or_below_accuracy": sum(a <= accuracy_threshold for a in collapsed) / len(collapsed)
             if collapsed else None,
             "ms_ssim_threshold": threshold, "accuracy_threshold": accuracy_threshold}
+
+
+@step("joint")
+def joint_step(ctx: EvalContext) -> dict:
+    disc, div = ctx.results["discriminability"], ctx.results["diversity"]
+    accuracy = disc["generated"][str(ctx.samples.resolution)]["per_class"]
+    return joint(accuracy, [g["mean"] for g in div["generated"]], div["threshold"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 import torch
 from torchvision.utils import make_grid
 
-from .classifier import Evaluator, to_unit
+from ..pixels import to_unit, to_zero_one
+from .classifier import Evaluator
+from .figures import save_grid
+from .pipeline import EvalContext, step
 
 
 def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096) -> torch.Tensor:
@@ -33,7 +36,7 @@ def neighbour_grid(samples: torch.Tensor, train_uint8: torch.Tensor, evaluator: 
         _, fp = evaluator.run(train)
         idx = nearest_neighbours(fq, fp, k)
     rows = [torch.cat([s[None], train[i]]) for s, i in zip(samples, idx)]
-    return make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=k + 1, padding=2, pad_value=1.0)
+    return make_grid(to_zero_one(torch.cat(rows)), nrow=k + 1, padding=2, pad_value=1.0)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -53,7 +56,7 @@ def interpolation_grid(G, steps: int = 8, mode: str = "linear", seed: int = 0) -
         ts = torch.linspace(0, 1, steps).tolist()
         z = torch.stack([(1 - t) * a + t * b if mode == "linear" else slerp(a, b, t) for t in ts])
         rows.append(G.sample(torch.full((steps,), c), z=z))
-    return make_grid(torch.cat(rows) * 0.5 + 0.5, nrow=steps, padding=2, pad_value=1.0)
+    return make_grid(to_zero_one(torch.cat(rows)), nrow=steps, padding=2, pad_value=1.0)
 
 
 @torch.no_grad()
@@ -62,7 +65,7 @@ def class_as_style_grid(G, rows: int = 6, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(rows, G.z_dim, generator=gen).repeat_interleave(G.num_classes, 0)
     labels = torch.arange(G.num_classes).repeat(rows)
-    return make_grid(G.sample(labels, z=z) * 0.5 + 0.5, nrow=G.num_classes, padding=2, pad_value=1.0)
+    return make_grid(to_zero_one(G.sample(labels, z=z)), nrow=G.num_classes, padding=2, pad_value=1.0)
 
 
 @torch.no_grad()
@@ -71,4 +74,23 @@ def samples_grid(G, columns: int = 10, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(columns, G.z_dim, generator=gen).repeat(G.num_classes, 1)
     labels = torch.arange(G.num_classes).repeat_interleave(columns)
-    return make_grid(G.sample(labels, z=z) * 0.5 + 0.5, nrow=columns, padding=2, pad_value=1.0)
+    return make_grid(to_zero_one(G.sample(labels, z=z)), nrow=columns, padding=2, pad_value=1.0)
+
+
+@step("overfitting")
+def overfitting_step(ctx: EvalContext) -> None:
+    """Nearest training neighbours of one sample per class; with a generator, the grids that need z."""
+    s = ctx.samples
+    firsts = s.fake[::s.per_class][:s.num_classes]  # one sample per class
+    train = ctx.train_images()
+    grids = {"nearest_pixel": neighbour_grid(firsts, train, None),
+             "nearest_features": neighbour_grid(firsts, train, ctx.domain_evaluator, space="features")}
+    if ctx.generator is not None:
+        G = ctx.generator
+        grids.update(interpolation_linear=interpolation_grid(G, mode="linear", seed=s.seed),
+                     interpolation_slerp=interpolation_grid(G, mode="slerp", seed=s.seed),
+                     class_as_style=class_as_style_grid(G, seed=s.seed), samples=samples_grid(G, seed=s.seed))
+    else:
+        ctx.log("no generator to draw from: latent interpolations and class-as-style grids skipped")
+    for name, grid in grids.items():
+        save_grid(grid, ctx.out_dir / f"{name}.png")

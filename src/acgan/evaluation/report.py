@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..training.files import atomic_write_text
+from ..io import atomic_write_text
+from ..rundir import RunDir
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -16,7 +17,7 @@ th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%;margin:4
 figcaption{font-size:.85em;color:#444}"""
 
 
-def _img(path: Path, caption: str, width: int | None = None) -> str:
+def html_image(path: Path, caption: str, width: int | None = None) -> str:
     if not path.is_file():
         return f"<p class=note>({html.escape(path.name)} missing)</p>"
     data = base64.b64encode(path.read_bytes()).decode()
@@ -25,7 +26,7 @@ def _img(path: Path, caption: str, width: int | None = None) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def _table(head: list[str], rows: list[list]) -> str:
+def html_table(head: list[str], rows: list[list]) -> str:
     def cell(v):
         if isinstance(v, float):
             return f"{v:.4f}"
@@ -36,17 +37,23 @@ def _table(head: list[str], rows: list[list]) -> str:
     return out + "</table>"
 
 
+def html_page(title: str, body: str) -> str:
+    """A whole self-contained page: the shared style, the title, the body."""
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+
+
 def _pct(v) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
 def build_report(run_dir: Path) -> str:
-    run_dir = Path(run_dir)
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        raise UserError(f"{run_dir} has no metrics.json: run `acgan evaluate {run_dir}` first")
-    m = json.loads(path.read_text())
-    ev, disc, div, jnt = run_dir / "eval", m["discriminability"], m["diversity"], m["joint"]
+    run = RunDir(run_dir)
+    if not run.metrics_path.is_file():
+        raise UserError(f"{run.path} has no metrics.json: run `acgan evaluate {run.path}` first")
+    m = json.loads(run.metrics_path.read_text())
+    run_dir, ev = run.path, run.eval_dir
+    disc, div, jnt = m["discriminability"], m["diversity"], m["joint"]
     names, res, rs = m["class_names"], m["model_resolution"], disc["resolutions"]
     gen_at, real_at = disc["generated"][str(res)], disc["real"][str(res)]
     parts = [f"<h1>AC-GAN report: {html.escape(run_dir.name)}</h1>",
@@ -54,47 +61,46 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
-             "<h2>Samples</h2>", _img(ev / "samples.png", "one class per row, the same z down each column"),
-             _img(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
+             "<h2>Samples</h2>", html_image(ev / "samples.png", "one class per row, the same z down each column"),
+             html_image(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
              f"<p>Images resized ({html.escape(disc['resize'])}) to each resolution; accuracy of the evaluator, "
              "std over 10 subsets.</p>",
-             _table(["resized to (px)", "real", "real std", "generated", "generated std"],
+             html_table(["resized to (px)", "real", "real std", "generated", "generated std"],
                     [[r, disc["real"][str(r)]["accuracy"], disc["real"][str(r)]["std"],
                       disc["generated"][str(r)]["accuracy"], disc["generated"][str(r)]["std"]] for r in rs]),
              f"<p>Classes more discriminable at {res} px than at {rs[0]} px: "
              f"{_pct(disc['fraction_classes_better_at_model_than_lowest'])} (paper, ImageNet 128 vs 32 px: 84.4%).</p>",
-             _img(ev / "discriminability.png", "accuracy vs resolution"),
-             _img(ev / "discriminability_per_class.png", "per class: lowest vs model resolution"),
+             html_image(ev / "discriminability.png", "accuracy vs resolution"),
+             html_image(ev / "discriminability_per_class.png", "per class: lowest vs model resolution"),
              "<h2>Diversity: per-class MS-SSIM (paper section 4.2)</h2>",
              f"<p>{div['pairs_per_class']} random same-class pairs per class; lower is more diverse. Threshold (the "
              f"least diverse real class): {div['threshold']:.4f}. Generated classes below it: "
              f"{_pct(div['fraction_classes_below_threshold'])} (paper: 84.7%). Mean std: real "
              f"{div['mean_std_real']:.3f}, generated {div['mean_std_generated']:.3f} (paper: 0.06 / 0.08). "
              f"MS-SSIM rule: {html.escape(div['ms_ssim']['small_image_rule'])}.</p>",
-             _table(["class", "real MS-SSIM", "generated MS-SSIM", "generated std", f"accuracy real @{res}",
+             html_table(["class", "real MS-SSIM", "generated MS-SSIM", "generated std", f"accuracy real @{res}",
                      f"accuracy generated @{res}"],
                     [[n, r["mean"], g["mean"], g["std"], ra, ga] for n, r, g, ra, ga in
                      zip(names, div["real"], div["generated"], real_at["per_class"], gen_at["per_class"])]),
-             _img(ev / "ms_ssim_scatter.png", "real vs generated MS-SSIM per class"),
+             html_image(ev / "ms_ssim_scatter.png", "real vs generated MS-SSIM per class"),
              "<h2>Joint analysis (paper section 4.3)</h2>",
-             _table(["quantity", "this model", "paper (ImageNet)"], [
+             html_table(["quantity", "this model", "paper (ImageNet)"], [
                  ["Pearson r (accuracy vs MS-SSIM)", jnt["pearson_r"], ""],
                  ["r squared", jnt["r_squared"], "reported as -0.16"],
                  [f"diverse classes with accuracy > {_pct(jnt['accuracy_threshold'])}",
                   _pct(jnt["fraction_diverse_above_accuracy"]), "78%"],
                  [f"collapsed classes with accuracy <= {_pct(jnt['accuracy_threshold'])}",
                   _pct(jnt["fraction_collapsed_at_or_below_accuracy"]), "74%"]]),
-             _img(ev / "joint.png", "accuracy vs MS-SSIM per class"),
+             html_image(ev / "joint.png", "accuracy vs MS-SSIM per class"),
              "<h2>Sample quality scores</h2>", _scores(m),
              "<h2>Overfitting checks (paper section 4.5)</h2>",
-             _img(ev / "nearest_pixel.png", "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
-             _img(ev / "nearest_features.png", "the same in evaluator-feature space (L1)", 420),
-             _img(ev / "interpolation_linear.png", "linear latent interpolation, one class per row", 420),
-             _img(ev / "interpolation_slerp.png", "spherical latent interpolation", 420),
-             "<h2>Training</h2>", _img(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
-    return f"<!doctype html><html><head><meta charset=utf-8><title>acgan report</title><style>{CSS}</style></head>" \
-           f"<body>{''.join(parts)}</body></html>\n"
+             html_image(ev / "nearest_pixel.png", "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
+             html_image(ev / "nearest_features.png", "the same in evaluator-feature space (L1)", 420),
+             html_image(ev / "interpolation_linear.png", "linear latent interpolation, one class per row", 420),
+             html_image(ev / "interpolation_slerp.png", "spherical latent interpolation", 420),
+             "<h2>Training</h2>", html_image(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
+    return html_page("acgan report", "".join(parts))
 
 
 def _scores(m: dict) -> str:
@@ -108,7 +114,7 @@ def _scores(m: dict) -> str:
     note = ("<p class=note>Only the Inception row, computed with the TF-compatible 2015 weights on CIFAR-10-like "
             "protocols (50k samples, 10 splits), is comparable with published numbers; the evaluator row uses our "
             "domain classifier and compares models of this data set only, at equal sample counts.</p>")
-    return _table(["network", "IS", "FID", "KID", "precision", "recall", "samples"], rows) + note
+    return html_table(["network", "IS", "FID", "KID", "precision", "recall", "samples"], rows) + note
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:

@@ -3,7 +3,10 @@
 tr(sqrt(S1 S2)) is the sum of the square roots of the eigenvalues of S1 S2 (real parts; tiny negative or complex
 eigenvalues from round-off contribute 0), which avoids scipy.linalg.sqrtm's failures on near-singular products.
 FID is biased at small n and only comparable at equal n, network and resize; below about 2,000 samples a 2048-d
-covariance is rank-deficient (see `rank_warning`).
+covariance is rank-deficient.
+
+A reference core: the evaluation pipeline computes FID through torch-fidelity (evaluation/fidelity.py); this
+function is the independent computation the tests compare it with, and the API for features of your own.
 """
 from __future__ import annotations
 
@@ -29,10 +32,3 @@ def fid_from_features(f1: torch.Tensor, f2: torch.Tensor) -> float:
         raise ValueError(f"fid_from_features needs [N, D] features of one width, got {tuple(f1.shape)}, "
                          f"{tuple(f2.shape)}")
     return frechet_distance(*feature_statistics(f1), *feature_statistics(f2))
-
-
-def rank_warning(n: int, dim: int) -> str | None:
-    if n <= dim:
-        return (f"FID from {n} samples of {dim}-d features: the covariance is rank-deficient, so the value is "
-                "strongly biased; compare only at equal n, or use KID")
-    return None

@@ -20,7 +20,8 @@ RULE = "shrink-window"  # recorded with every result
 MIN_SIZE = 16
 
 
-def describe() -> dict:
+def protocol() -> dict:
+    """The definition's parameters, recorded with every MS-SSIM result."""
     return {"weights": WEIGHTS, "window": WIN_SIZE, "sigma": SIGMA, "K": (K1, K2), "small_image_rule": RULE,
             "pooling": "avg 2x2, odd sizes padded", "filtering": "valid"}
 

@@ -1,40 +1,31 @@
-"""Model registry: the config's `arch` picks a (G, D) pair."""
+"""Models: the architecture registry (`ARCHS`, name -> ArchSpec) and the (G, D) pair a config asks for.
+
+Every module of this package that defines an architecture registers it on import, so adding one is adding a file."""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from torch import nn
 
-from ..errors import UserError
 from .common import ClassConditioning, Discriminator, Generator, init_paper
-from .dcgan_small import dcgan_small_discriminator, dcgan_small_generator
-from .paper import paper_cifar_generator, paper_discriminator, paper_imagenet_generator
+from .registry import ARCHS, ArchSpec, register
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def default_resolution(arch: str, native: int) -> int:
     """The resolution a model trains at unless the config says otherwise."""
-    if arch == "paper-cifar":
-        return 32
-    if arch == "paper-imagenet":
-        return 128 if native >= 128 else 64
-    return native if native % 4 == 0 else 32
-
-
-def check_resolution(arch: str, resolution: int) -> None:
-    rule = {"dcgan-small": 4, "paper-cifar": 8, "paper-imagenet": 16}[arch]
-    if resolution % rule:
-        raise UserError(f"{arch} needs a resolution divisible by {rule}, got {resolution}: set --resolution")
+    return ARCHS[arch].default_resolution(native)
 
 
 def build_models(cfg, channels: int, resolution: int, num_classes: int) -> tuple[Generator, Discriminator]:
-    check_resolution(cfg.arch, resolution)
+    spec = ARCHS[cfg.arch]
+    spec.check_resolution(resolution)
     cond = ClassConditioning(num_classes, cfg.conditioning, cfg.embed_dim)
-    if cfg.arch == "dcgan-small":
-        g = dcgan_small_generator(cond, cfg.z_dim, channels, resolution, cfg.g_width)
-        d = dcgan_small_discriminator(channels, resolution, num_classes, cfg.d_width, cfg.d_dropout,
-                                      cfg.activation_noise)
-    else:
-        make_g = paper_cifar_generator if cfg.arch == "paper-cifar" else paper_imagenet_generator
-        g = make_g(cond, cfg.z_dim, channels, resolution)
-        d = paper_discriminator(channels, resolution, num_classes, cfg.d_dropout, cfg.activation_noise)
+    g = spec.build_generator(cfg, cond, channels, resolution)
+    d = spec.build_discriminator(cfg, channels, resolution, num_classes)
     init_paper(g, cfg.init_std)
     init_paper(d, cfg.init_std)
     return g, d
@@ -44,4 +35,5 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__ = ["Generator", "Discriminator", "build_models", "default_resolution", "count_parameters"]
+__all__ = ["ARCHS", "ArchSpec", "register", "Generator", "Discriminator", "build_models", "default_resolution",
+           "count_parameters"]

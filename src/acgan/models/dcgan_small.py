@@ -8,6 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from .common import ClassConditioning, Discriminator, Generator, d_block, g_up
+from .registry import ArchSpec, register
 
 
 def dcgan_small_generator(cond: ClassConditioning, z_dim: int, channels: int, resolution: int,
@@ -24,3 +25,10 @@ def dcgan_small_discriminator(channels: int, resolution: int, num_classes: int, 
     )
     size = resolution // 4
     return Discriminator(features, 2 * width * size * size, num_classes)
+
+
+register(ArchSpec(
+    "dcgan-small", "a fast DCGAN-style pair for 28-32 px and CPU demos",
+    lambda cfg, cond, c, r: dcgan_small_generator(cond, cfg.z_dim, c, r, cfg.g_width),
+    lambda cfg, c, r, k: dcgan_small_discriminator(c, r, k, cfg.d_width, cfg.d_dropout, cfg.activation_noise),
+    default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from .common import ClassConditioning, Discriminator, Generator, d_block, g_up
+from .registry import ArchSpec, register
 
 D_CHANNELS = (16, 32, 64, 128, 256, 512)
 D_STRIDES = (2, 1, 2, 1, 2, 1)
@@ -41,3 +42,15 @@ def paper_cifar_generator(cond, z_dim: int, channels: int, resolution: int) -> G
 
 def paper_imagenet_generator(cond, z_dim: int, channels: int, resolution: int) -> Generator:
     return paper_generator(cond, z_dim, channels, 768, resolution // 16, (384, 256, 192))
+
+
+def _paper_d(cfg, channels: int, resolution: int, num_classes: int) -> Discriminator:
+    return paper_discriminator(channels, resolution, num_classes, cfg.d_dropout, cfg.activation_noise)
+
+
+register(ArchSpec("paper-cifar", "the paper's CIFAR-10 pair, 32 px",
+                  lambda cfg, cond, c, r: paper_cifar_generator(cond, cfg.z_dim, c, r), _paper_d,
+                  default_resolution=lambda native: 32, divisor=8))
+register(ArchSpec("paper-imagenet", "the paper's ImageNet pair, 128 px (or 64)",
+                  lambda cfg, cond, c, r: paper_imagenet_generator(cond, cfg.z_dim, c, r), _paper_d,
+                  default_resolution=lambda native: 128 if native >= 128 else 64, divisor=16))

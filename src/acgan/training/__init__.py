@@ -1,1 +1,1 @@
-"""Training: run directories, checkpoints and the AC-GAN loop."""
+"""Training: the step engine (loop), single runs (session), class splits (splits), the CLI entries (launch)."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import torch
 
-from ..evaluation.diversity import class_ms_ssim
+from ..metrics import class_ms_ssim
 from ..metrics.ms_ssim import MIN_SIZE
+from ..pixels import to_unit
 
 
 class CollapseMonitor:
@@ -17,7 +18,7 @@ class CollapseMonitor:
         gen = torch.Generator().manual_seed(seed + 31337)
         self.z = torch.randn(num_classes * per_class, z_dim, generator=gen)
         self.labels = torch.arange(num_classes).repeat_interleave(per_class)
-        real = real_images.float().div(127.5).sub(1)
+        real = to_unit(real_images)
         # the threshold from more pairs than the monitor draws, so it is not the noisier side
         self.real = [r["mean"] for r in class_ms_ssim(real, real_labels, num_classes, pairs=max(100, pairs),
                                                       seed=seed)]

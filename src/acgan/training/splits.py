@@ -1,25 +1,27 @@
 """Class-split training (the paper trained ImageNet as 100 AC-GANs of 10 classes each).
 
 `acgan train --classes-per-model N` trains ceil(K/N) independent AC-GANs over groups of the selected classes, as
-sub-runs `group-000/`, `group-001/`, ... of one run directory whose config.json carries the split. Groups are spread
-over `--jobs J` local processes, or over torchrun ranks (rank r takes the groups g with g % WORLD_SIZE == r; no
-scheduler of our own). Running the same command again continues: finished groups are skipped, interrupted groups
-resume from their checkpoints. `acgan.load_generator` treats the whole directory as one generator over all K classes.
+sub-runs of one run directory whose record carries the split. Groups are spread over `--jobs J` local processes, or
+over torchrun ranks (rank r takes the groups g with g % WORLD_SIZE == r; no scheduler of our own). Running the same
+command again continues: finished groups are skipped, interrupted groups resume from their checkpoints.
+`acgan.load_generator` treats the whole directory as one generator over all K classes.
 """
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import torch
 
-from ..config import TrainConfig, from_dict, save_json
-from ..data import channels_of, class_names_of, native_resolution_of, resolve_classes
+from ..config import TrainConfig, from_dict
+from ..data import describe
 from ..errors import UserError
 from ..models import default_resolution
-from . import files
+from ..rundir import RunDir, RunRecord, data_record
+from .session import train_or_resume
 
 
 def class_groups(num_classes: int, per_model: int, grouping: str, seed: int) -> list[list[int]]:
@@ -37,42 +39,22 @@ def rank_and_world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def group_dir(run_dir: Path, g: int) -> Path:
-    return Path(run_dir) / f"group-{g:03d}"
+def planned_record(cfg: TrainConfig) -> RunRecord:
+    """The record a run of `cfg` will have, worked out without decoding images (classes resolved to names)."""
+    desc = describe(cfg)
+    resolution = cfg.resolution or default_resolution(cfg.arch, desc.native_resolution)
+    return RunRecord(dict(cfg.to_dict(), classes=desc.class_names),
+                     data_record(cfg.dataset, desc.class_names, desc.source_classes, desc.channels, resolution))
 
 
-def data_spec(cfg: TrainConfig) -> dict:
-    """config.json's config and data parts for `cfg`, worked out without training (classes resolved to names)."""
-    names = class_names_of(cfg)
-    selected = [names[i] for i in resolve_classes(cfg.classes, names)]
-    resolution = cfg.resolution or default_resolution(cfg.arch, native_resolution_of(cfg))
-    return {"config": dict(cfg.to_dict(), classes=selected),
-            "data": {"dataset": cfg.dataset, "class_names": selected, "num_classes": len(selected),
-                     "channels": channels_of(cfg), "resolution": resolution}}
-
-
-def split_spec(cfg: TrainConfig, per_model: int, grouping: str) -> dict:
+def split_record(cfg: TrainConfig, per_model: int, grouping: str) -> RunRecord:
     if per_model < 1:
         raise UserError("--classes-per-model must be at least 1")
-    spec = data_spec(cfg)
-    groups = class_groups(spec["data"]["num_classes"], per_model, grouping, cfg.seed)
-    spec["split"] = {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
-                     "dirs": [group_dir("", g).name for g in range(len(groups))]}
-    return spec
-
-
-def prepare_split_dir(out: Path, spec: dict, force: bool) -> None:
-    """Create the split run, or continue the same one; anything else at `out` is refused as usual."""
-    out = Path(out)
-    if (out / "config.json").is_file():
-        saved = files.read_run_config(out)
-        if saved.get("split") == spec["split"] and _fixed(saved["config"]) == _fixed(spec["config"]):
-            save_json(spec, out / "config.json")  # the same split run: continue it, maybe to more steps
-            return
-        if not force:
-            raise UserError(f"{out} already holds another run: choose another --out, or --force to replace it")
-    files.prepare_out_dir(out, force)
-    save_json(spec, out / "config.json")
+    record = planned_record(cfg)
+    groups = class_groups(record.data["num_classes"], per_model, grouping, cfg.seed)
+    record.split = {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
+                    "dirs": [f"group-{g:03d}" for g in range(len(groups))]}
+    return record
 
 
 def _fixed(config: dict) -> dict:
@@ -80,41 +62,43 @@ def _fixed(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in ("steps", "device")}
 
 
-def train_group(args: tuple) -> str:
-    """Train or continue one group; skipped when it already reached its steps."""
-    from .loop import resume, train
+def prepare_split_dir(run: RunDir, record: RunRecord, force: bool) -> None:
+    """Create the split run, or continue the same one; anything else at the folder is refused as usual."""
+    if run.exists():
+        saved = run.read()
+        if saved.split == record.split and _fixed(saved.config) == _fixed(record.config):
+            run.write(record)  # the same split run: continue it, maybe to more steps
+            return
+        if not force:
+            raise UserError(f"{run.path} already holds another run: choose another --out, or --force to replace it")
+    run.prepare(force)
+    run.write(record)
 
+
+def train_group(args: tuple) -> str:
+    """Train, continue or skip one group (a picklable entry for worker processes)."""
     run_dir, g, cfg_dict, threads = args
     if threads:
         torch.set_num_threads(threads)
-    cfg = from_dict(cfg_dict)
-    gdir = group_dir(run_dir, g)
-    found = files.checkpoints(gdir) if (gdir / "config.json").is_file() else []
-    if found and found[-1][0] >= cfg.steps:
-        return f"group {g}: already done"
-    if (gdir / "config.json").is_file():
-        resume(gdir, steps=cfg.steps, progress=False, distributed=False)
-        return f"group {g}: resumed to step {cfg.steps}"
-    train(cfg, gdir, force=False, progress=False, distributed=False)
-    return f"group {g}: trained {cfg.steps} steps"
+    return f"group {g}: " + train_or_resume(from_dict(cfg_dict), RunDir(run_dir).group(g).path)
 
 
 def train_split(cfg: TrainConfig, out: Path, per_model: int, *, grouping: str = "consecutive", jobs: int = 1,
                 force: bool = False, log=print) -> Path:
     cfg.validate()
-    spec = split_spec(cfg, per_model, grouping)
+    run = RunDir(out)
+    record = split_record(cfg, per_model, grouping)
     rank, world = rank_and_world()
     if rank == 0:
-        prepare_split_dir(out, spec, force)
+        prepare_split_dir(run, record, force)
     else:  # other ranks wait for rank 0's config.json (no process group is needed for independent groups)
-        import time
         deadline = time.time() + 300
-        while not (Path(out) / "config.json").is_file() and time.time() < deadline:
+        while not run.exists() and time.time() < deadline:
             time.sleep(0.5)
-        prepare_split_dir(out, spec, False)
-    groups = spec["split"]["groups"]
+        prepare_split_dir(run, record, False)
+    groups = record.split["groups"]
     mine = [g for g in range(len(groups)) if g % world == rank]
-    names = spec["data"]["class_names"]
+    names = record.data["class_names"]
     work = [(str(out), g, dataclasses.replace(cfg, classes=[names[i] for i in groups[g]]).to_dict(), 0)
             for g in mine]
     log(f"{len(groups)} models of up to {per_model} classes; this process (rank {rank} of {world}) trains "
@@ -128,4 +112,4 @@ def train_split(cfg: TrainConfig, out: Path, per_model: int, *, grouping: str = 
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             for msg in pool.imap_unordered(train_group, work):
                 log(msg)
-    return Path(out)
+    return run.path

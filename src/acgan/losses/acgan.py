@@ -13,11 +13,20 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from .registry import register
 
+
+@register("acgan", "the paper's objective: D's class head on real and generated images, BCE source loss")
 @dataclass
 class ACGANLoss:
     class_weight: float = 1.0
     real_label: float = 1.0  # < 1: one-sided label smoothing of the source target (not in the paper)
+    # the parts each step reports, in stats.jsonl's column order
+    stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
+
+    @classmethod
+    def from_config(cls, cfg) -> "ACGANLoss":
+        return cls(cfg.class_loss_weight, cfg.real_label)
 
     def discriminator(self, real: tuple, fake: tuple, y_real: torch.Tensor, y_fake: torch.Tensor) -> dict:
         """-(L_S + w L_C) for D, from D's outputs on a real and a generated batch."""

@@ -1,0 +1,27 @@
+"""The `acgan` command group. Bad input: one line on stderr and exit status 2."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import UserError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="acgan")
+def main():
+    """Class-conditional image synthesis with AC-GAN (Odena et al., ICML 2017)."""
+
+
+def echo_err(msg: str) -> None:
+    click.echo(msg, err=True)

@@ -1,0 +1,99 @@
+"""`acgan train-classifier`, `check`, `evaluate` and `report`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from ..evaluation.classifier import EVALUATOR_EPOCHS
+from ..evaluation.evaluate import EvalOptions
+from .app import echo_err, main
+
+D = EvalOptions()  # the defaults, stated once in the dataclass
+
+
+@main.command("train-classifier")
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--data-dir", default="data", show_default=True)
+@click.option("--classes", help="Classes by index or name (default: all).")
+@click.option("--resolution", type=int, help="Image size in px (default: the data's own).")
+@click.option("--epochs", type=click.IntRange(1), default=EVALUATOR_EPOCHS, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for evaluator.pt/.json (default: "
+              "evaluators/<dataset>).")
+@click.option("--force", is_flag=True, help="Replace an existing evaluator at --out.")
+@click.option("--quiet", is_flag=True)
+def train_classifier(dataset, data_dir, classes, resolution, epochs, seed, out, force, quiet):
+    """Train the evaluator classifier on real training images; records its accuracy on the real test split."""
+    from ..config import assemble
+    from ..device import resolve_device, resolve_precision
+    from ..evaluation.evaluators import train_and_save
+
+    cfg = assemble(None, {"dataset": dataset, "data_dir": data_dir, "classes": classes})
+    out = out or Path("evaluators") / dataset
+    if (out / "evaluator.pt").exists() and not force:
+        raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
+    acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, seed=seed,
+                         precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet)
+    click.echo(f"test accuracy {acc:.4f} on {n_test} real test images; wrote {out}")
+
+
+@main.command("check")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--evaluator", "evaluator_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder written by `acgan train-classifier` for the run's data set.")
+@click.option("--per-class", type=click.IntRange(2), default=D.per_class, show_default=True)
+@click.option("--seed", type=int, default=D.seed, show_default=True)
+def check(run_dir, evaluator_dir, per_class, seed):
+    """Quick sample check: evaluator accuracy and feature diversity per class, as JSON on stdout."""
+    from ..evaluation.evaluate import check as run_check
+
+    click.echo(json.dumps(run_check(run_dir, evaluator_dir, per_class=per_class, seed=seed), indent=2))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--evaluator", help="Folder from `acgan train-classifier` (default: evaluators/<data>-<hash>, trained "
+              "on first use).")
+@click.option("--per-class", type=click.IntRange(10), default=D.per_class, show_default=True,
+              help="Samples per class.")
+@click.option("--real-per-class", type=click.IntRange(10), default=D.real_per_class, show_default=True)
+@click.option("--resolutions", help="Comma-separated px for the discriminability sweep (default: R/4, R/2, R, 2R).")
+@click.option("--pairs", type=click.IntRange(2), default=D.pairs, show_default=True, help="MS-SSIM pairs per class.")
+@click.option("--seed", type=int, default=D.seed, show_default=True)
+@click.option("--inception", type=click.Choice(["auto", "on", "off"]), default=D.inception, show_default=True,
+              help="Inception IS/FID/KID/PR: auto runs them when weights are found.")
+@click.option("--inception-weights", type=click.Path(), help="Local weights-inception-2015-12-05-6726825d.pth.")
+@click.option("--inception-samples", type=click.IntRange(10), default=D.inception_samples, show_default=True)
+@click.option("--imagenet-weights", type=click.Path(), help="torchvision's inception_v3_google-0cc3c7bd.pth, for "
+              "discriminability of synset-named (ImageNet) classes.")
+@click.option("--imagenet-synsets", type=click.Path(exists=True), help="The 1000 ImageNet synsets in class-index "
+              "order, one per line.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=D.device, show_default=True)
+def evaluate(run_dir, resolutions, **options):
+    """The paper's analyses for a run: metrics.json and figures in RUN_DIR/eval/."""
+    from ..evaluation.evaluate import evaluate as run_evaluation
+
+    if resolutions:
+        try:
+            options["resolutions"] = [int(r) for r in resolutions.split(",")]
+        except ValueError:
+            raise UserError(f"--resolutions expects comma-separated integers, got '{resolutions}'") from None
+    metrics = run_evaluation(run_dir, EvalOptions(**options), log=echo_err)
+    res = str(metrics["model_resolution"])
+    click.echo(f"accuracy of samples {metrics['discriminability']['generated'][res]['accuracy']:.4f} "
+               f"(real {metrics['discriminability']['real'][res]['accuracy']:.4f}); classes below the MS-SSIM "
+               f"threshold {metrics['diversity']['fraction_classes_below_threshold']:.0%}; wrote "
+               f"{Path(run_dir) / 'metrics.json'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="HTML file (default: RUN_DIR/report.html).")
+def report(run_dir, out):
+    """One self-contained HTML page with the tables and figures of `acgan evaluate`."""
+    from ..evaluation.report import write_report
+
+    click.echo(f"wrote {write_report(run_dir, out)}")

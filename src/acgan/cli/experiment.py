@@ -1,0 +1,80 @@
+"""`acgan experiment ...` and `acgan bench`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .app import echo_err, main
+
+
+@main.command()
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="Our trainer's precision (the baseline is always fp32).")
+@click.option("--iters", type=click.IntRange(1), default=20, show_default=True, help="Timed steps per run (3 runs).")
+@click.option("--quick", is_flag=True, help="dcgan-small at batch 64 only.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write every number as JSON here.")
+def bench(device, precision, iters, quick, out):
+    """Speed: our trainer against the usual AC-GAN loop, MFU, MS-SSIM, feature networks, the collapse monitor."""
+    from ..bench.run import run_all
+    from ..bench.table import format_results
+    from ..io import atomic_write_text
+
+    results = run_all(device, precision, iters, quick, log=echo_err)
+    click.echo(format_results(results))
+    if out:
+        atomic_write_text(out, json.dumps(results, indent=1) + "\n")
+
+
+@main.group()
+def experiment():
+    """The paper's studies on your data: classes per model, resolution."""
+
+
+def _experiment_options(f):
+    for opt in reversed([
+        click.option("--preset", default="demo", show_default=True, help="Base config (preset or YAML file)."),
+        click.option("--dataset"), click.option("--data-dir"), click.option("--classes"), click.option("--arch"),
+        click.option("--steps", type=click.IntRange(1), required=True, help="Steps per model."),
+        click.option("--seed", type=int),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE"),
+        click.option("--evaluator", help="Evaluator folder (default: trained on first use)."),
+        click.option("--per-class", type=click.IntRange(10), default=200, show_default=True),
+        click.option("--pairs", type=click.IntRange(2), default=50, show_default=True),
+        click.option("--out", type=click.Path(path_type=Path), required=True)]):
+        f = opt(f)
+    return f
+
+
+def _config(preset, overrides, given):
+    from ..config import assemble
+
+    # experiments measure models, not progress: no grids unless the preset or --set asks for them
+    return assemble(preset, given, overrides, defaults={"sample_every": 10 ** 9})
+
+
+@experiment.command("classes-per-model")
+@_experiment_options
+@click.option("--counts", default="1,2,5,10", show_default=True, help="Classes per model to compare.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True)
+def experiment_classes_per_model(preset, overrides, evaluator, per_class, pairs, out, counts, jobs, **given):
+    """Fixed architecture and steps per model; accuracy and MS-SSIM against classes per model."""
+    from ..experiments import classes_per_model, parse_ints
+
+    classes_per_model(_config(preset, overrides, given), parse_ints(counts, "--counts"), out, jobs=jobs,
+                      per_class=per_class, pairs=pairs, evaluator=evaluator, log=echo_err)
+    click.echo(f"wrote {out / 'results.json'}, {out / 'classes_per_model.png'}, {out / 'report.html'}")
+
+
+@experiment.command("resolution")
+@_experiment_options
+@click.option("--resolutions", default="16,32", show_default=True, help="Training resolutions (px) to compare.")
+def experiment_resolution(preset, overrides, evaluator, per_class, pairs, out, resolutions, **given):
+    """The same data trained at each resolution; accuracy against evaluation resolution per model."""
+    from ..experiments import parse_ints, resolution
+
+    resolution(_config(preset, overrides, given), parse_ints(resolutions, "--resolutions"), out,
+               per_class=per_class, pairs=pairs, evaluator=evaluator, log=echo_err)
+    click.echo(f"wrote {out / 'results.json'}, {out / 'resolution.png'}, {out / 'report.html'}")

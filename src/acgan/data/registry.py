@@ -1,0 +1,46 @@
+"""The data-set registry: `dataset:` names -> DataSpec. A module in this package registers its sets on import."""
+from __future__ import annotations
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+DATASETS: dict[str, "DataSpec"] = {}
+
+
+class DataSpec:
+    """What training and evaluation need to know of a labelled image set, by (data_dir, split).
+
+    `keep` lists class indices of the full set in the order the run uses them; loaded labels are positions in it."""
+    name: str = ""
+    summary: str = ""
+
+    def class_names(self, data_dir: str, split: str) -> list[str]:
+        raise NotImplementedError
+
+    def channels(self, data_dir: str, split: str, keep: list[int]) -> int:
+        raise NotImplementedError
+
+    def native_resolution(self, data_dir: str, split: str, keep: list[int]) -> int:
+        raise NotImplementedError
+
+    def load(self, data_dir: str, split: str, keep: list[int], resolution: int | None,
+             skip_bad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(uint8 [N, C, R, R], int64 [N]) of the kept classes at `resolution` (None = native)."""
+        raise NotImplementedError
+
+
+def register(spec: DataSpec) -> DataSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def select_classes(images: torch.Tensor, labels: torch.Tensor, keep: list[int], num_classes: int,
+                   resolution: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of the kept classes, labels renumbered to positions in `keep`, resized (antialiased) if asked."""
+    mask = torch.isin(labels, torch.tensor(keep))
+    images, labels = images[mask], labels[mask]
+    remap = torch.full((num_classes,), -1, dtype=torch.long)
+    remap[torch.tensor(keep)] = torch.arange(len(keep))
+    if resolution and images.shape[-1] != resolution:
+        images = TF.resize(images, [resolution, resolution], antialias=True)
+    return images.contiguous(), remap[labels]

@@ -1,0 +1,61 @@
+"""Files that are whole or absent: every write goes through a temp file in the same folder and a rename."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .pixels import to_zero_one
+
+
+def atomic_write(path: Path, write) -> None:
+    """`write(tmp_path)` fills a temp file beside `path`, then a rename: a crash leaves the old file or the new."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _synced(mode: str, fill):
+    def write(tmp):
+        with open(tmp, mode) as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())
+    return write
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, _synced("w", lambda f: f.write(text)))
+
+
+def atomic_write_json(path: Path, obj, indent: int = 2) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    atomic_write(path, _synced("wb", lambda f: torch.save(obj, f)))
+
+
+def atomic_save_image(images: torch.Tensor, path: Path, nrow: int) -> None:
+    """A grid of images in [-1, 1], `nrow` per row, as PNG."""
+    from torchvision.utils import save_image
+    atomic_write(path, lambda tmp: save_image(to_zero_one(images), tmp, nrow=nrow, padding=2, format="png"))
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

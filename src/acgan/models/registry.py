@@ -1,0 +1,29 @@
+"""The architecture registry: `arch:` names -> ArchSpec. A module of this package registers its pairs on import."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import UserError
+
+ARCHS: dict[str, "ArchSpec"] = {}
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    summary: str                                    # one line for --help and the README
+    build_generator: Callable                       # (cfg, cond, channels, resolution) -> Generator
+    build_discriminator: Callable                   # (cfg, channels, resolution, num_classes) -> Discriminator
+    default_resolution: Callable[[int], int]        # the data's native px -> the px it trains at by default
+    divisor: int                                    # resolutions must be multiples of this
+
+    def check_resolution(self, resolution: int) -> None:
+        if resolution % self.divisor:
+            raise UserError(f"{self.name} needs a resolution divisible by {self.divisor}, got {resolution}: "
+                            "set --resolution")
+
+
+def register(spec: ArchSpec) -> ArchSpec:
+    ARCHS[spec.name] = spec
+    return spec

@@ -1,0 +1,136 @@
+"""The run directory and everything it holds: config.json, log.txt, stats.jsonl, samples/, checkpoints/, and for
+class-split runs one sub-run per group (group-000/, ...). Nothing else knows these names."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from ..config import TrainConfig, from_dict
+from ..errors import UserError
+from ..io import atomic_save_image, atomic_write_json, atomic_write_text
+from .checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
+from .record import RunRecord
+
+
+class RunDir:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.config_path = self.path / "config.json"
+        self.stats_path = self.path / "stats.jsonl"
+        self.samples = self.path / "samples"
+        self.eval_dir = self.path / "eval"
+        self.metrics_path = self.path / "metrics.json"
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # --- config.json ---
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def read(self) -> RunRecord:
+        if not self.exists():
+            raise UserError(f"{self.path} is not an acgan run directory (no config.json): pass the --out folder of "
+                            "an `acgan train` run")
+        try:
+            return RunRecord.from_json(json.loads(self.config_path.read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise UserError(f"{self.config_path} is not a valid run record: restore it from the run's "
+                            "checkpoints") from None
+
+    def write(self, record: RunRecord) -> None:
+        atomic_write_json(self.config_path, record.to_json())
+
+    def train_config(self, record: RunRecord | None = None) -> TrainConfig:
+        return from_dict((record or self.read()).config, where=str(self.config_path))
+
+    def is_split(self) -> bool:
+        return self.read().split is not None
+
+    def group(self, g: int) -> "RunDir":
+        return RunDir(self.path / f"group-{g:03d}")
+
+    def groups(self) -> list["RunDir"]:
+        return [RunDir(self.path / d) for d in self.read().split["dirs"]]
+
+    def prepare(self, force: bool) -> None:
+        """Refuse to overwrite an existing folder unless `force`, and then only an acgan run or an empty folder."""
+        out = self.path
+        if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+            if not force:
+                raise UserError(f"{out} already exists: pass --resume {out} to continue it, --force to replace it, "
+                                "or choose another --out")
+            if not self.exists():
+                raise UserError(f"--force will only replace an acgan run directory, and {out} is not one: "
+                                "choose another --out")
+            shutil.rmtree(out)
+        out.mkdir(parents=True, exist_ok=True)
+
+    # --- checkpoints ---
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        return list_checkpoints(self.path / "checkpoints")
+
+    def last_step(self) -> int:
+        """The step of the newest checkpoint; 0 without one."""
+        found = self.checkpoints()
+        return found[-1][0] if found else 0
+
+    def load_checkpoint(self, step: int | None = None) -> tuple[dict, Path] | tuple[None, None]:
+        """(state, path) of the newest checkpoint, or the one at `step`; (None, None) when there is none."""
+        found = dict(self.checkpoints())
+        if step is not None and step not in found:
+            raise UserError(f"{self.path} has no checkpoint at step {step}; it has {sorted(found)}")
+        if not found:
+            return None, None
+        path = found[step if step is not None else max(found)]
+        return load_checkpoint(path), path
+
+    def save_checkpoint(self, state: dict, step: int, keep: int) -> Path:
+        return save_checkpoint(self.path / "checkpoints", state, step, keep)
+
+    # --- samples, stats, log ---
+    def save_grid(self, images, step: int, nrow: int) -> None:
+        for name in (f"step-{step:07d}.png", "latest.png"):
+            atomic_save_image(images, self.samples / name, nrow=nrow)
+
+    @property
+    def latest_grid(self) -> Path:
+        return self.samples / "latest.png"
+
+    def append_stats(self, row: dict) -> None:
+        with open(self.stats_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_stats(self) -> list[dict]:
+        if not self.stats_path.exists():
+            return []
+        return [json.loads(line) for line in self.stats_path.read_text().splitlines() if line.strip()]
+
+    def truncate_stats(self, last_step: int) -> None:
+        """Drop stats lines written after the checkpoint we resume from (a crash can leave them, half-written)."""
+        if not self.stats_path.exists():
+            return
+        kept = []
+        for line in self.stats_path.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= last_step:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+        atomic_write_text(self.stats_path, "".join(k + "\n" for k in kept))
+
+    def remove_stale_temp_files(self) -> None:
+        """Half-written temp files a killed run left behind (the files they were replacing are intact)."""
+        for tmp in self.path.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def logger(self, echo=None):
+        """log(msg): a timestamped line in log.txt, and `echo(msg)` when given (progress-bar-safe printing)."""
+        def log(msg: str) -> None:
+            with open(self.path / "log.txt", "a") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
+            if echo is not None:
+                echo(msg)
+        return log

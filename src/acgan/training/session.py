@@ -1,0 +1,95 @@
+"""A single run from start to finish: new, resumed, or whichever of the two its folder calls for."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..config import TrainConfig
+from ..data import ImageData, describe, load_data
+from ..device import resolve_device
+from ..errors import UserError
+from ..models import default_resolution
+from ..rundir import RunDir, RunRecord, same_data
+from .distributed import init_distributed
+from .loop import Trainer
+
+
+def load_training_data(cfg: TrainConfig, recorded_resolution: int | None = None) -> ImageData:
+    """The config's data at the resolution the model trains at: the config's, the run's, or the arch's default."""
+    resolution = cfg.resolution or recorded_resolution or \
+        default_resolution(cfg.arch, describe(cfg).native_resolution)
+    return load_data(cfg, resolution)
+
+
+def _logger(run: RunDir, progress: bool, main: bool):
+    return run.logger(tqdm.write if progress else None) if main else (lambda msg: None)
+
+
+def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True,
+          distributed: bool = True) -> Path:
+    """A new run in `out` (refuses to overwrite unless `force`); data-parallel under torchrun if `distributed`."""
+    cfg.validate()
+    run = RunDir(out)
+    ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
+    if ctx.is_main:
+        run.prepare(force)
+    ctx.barrier()
+    trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
+    log = _logger(run, progress, ctx.is_main)
+    if ctx.is_main:
+        run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+        trainer.save_grid(run)
+    log(f"start: {trainer.summary()}")
+    trainer.run(run, log, progress)
+    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
+    return run.path
+
+
+def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
+           distributed: bool = True) -> Path:
+    """Continue a run from its newest checkpoint (optionally to a new total of `steps`)."""
+    run = RunDir(run_dir)
+    record = run.read()
+    cfg = run.train_config(record)
+    if steps is not None:
+        cfg.steps = steps
+    if device is not None:
+        cfg.device = device
+    cfg.validate()
+    data = load_training_data(cfg, record.data.get("resolution"))
+    trainer = Trainer(cfg, data, distributed=distributed)
+    if not same_data(record.data, trainer.data_record):
+        raise UserError(f"the data now found for {run.path} differs from the data it was trained on "
+                        "(classes, channels or resolution): point --data-dir at the original data")
+    main = trainer.dist.is_main
+    if main:
+        run.remove_stale_temp_files()
+    trainer.dist.barrier()
+    log = _logger(run, progress, main)
+    state, path = run.load_checkpoint()
+    if state is not None:
+        trainer.load_state(state, str(path))
+    if main:
+        run.truncate_stats(trainer.step)
+    if trainer.step >= cfg.steps:
+        log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N to train further")
+        return run.path
+    if main:
+        run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+    log(f"resume from step {trainer.step}: {trainer.summary()}")
+    trainer.run(run, log, progress)
+    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
+    return run.path
+
+
+def train_or_resume(cfg: TrainConfig, out: Path, *, progress: bool = False, distributed: bool = False) -> str:
+    """Bring the run at `out` to cfg.steps: train it if it is new, continue it if not, nothing if it is done."""
+    run = RunDir(out)
+    if not run.exists():
+        train(cfg, out, progress=progress, distributed=distributed)
+        return f"trained {cfg.steps} steps"
+    if run.last_step() >= cfg.steps:
+        return "already done"
+    resume(out, steps=cfg.steps, progress=progress, distributed=distributed)
+    return f"resumed to step {cfg.steps}"
