@@ -6,7 +6,7 @@ from functools import lru_cache
 import torch
 
 from ..errors import UserError
-from .registry import DataSpec, register, select_classes
+from .registry import InMemoryData, register
 
 
 @lru_cache(maxsize=4)
@@ -23,22 +23,14 @@ def _torchvision_cifar(name: str, data_dir: str, split: str):
     return images, torch.tensor(ds.targets, dtype=torch.long), list(ds.classes)
 
 
-class CifarData(DataSpec):
+class CifarData(InMemoryData):
+    fixed_channels, fixed_resolution = 3, 32
+
     def __init__(self, name: str):
         self.name, self.summary = name, f"{name.upper()} via torchvision (32 px RGB), downloaded into --data-dir"
 
-    def class_names(self, data_dir, split):
-        return list(_torchvision_cifar(self.name, data_dir, split)[2])
-
-    def channels(self, data_dir, split, keep):
-        return 3
-
-    def native_resolution(self, data_dir, split, keep):
-        return 32
-
-    def load(self, data_dir, split, keep, resolution, skip_bad):
-        images, labels, names = _torchvision_cifar(self.name, data_dir, split)
-        return select_classes(images, labels, keep, len(names), resolution)
+    def read(self, data_dir, split):
+        return _torchvision_cifar(self.name, data_dir, split)
 
 
 register(CifarData("cifar10"))

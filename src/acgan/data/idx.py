@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from .registry import DataSpec, register, select_classes
+from .registry import InMemoryData, register
 
 DEBIAN_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist"), "mnist": Path("/usr/share/datasets/mnist")}
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -69,23 +69,18 @@ def download_torchvision(name: str, data_dir: str) -> None:
                         f"connect to the internet{hint}") from None
 
 
-class IdxData(DataSpec):
+class IdxData(InMemoryData):
+    fixed_channels, fixed_resolution = 1, 28
+
     def __init__(self, name: str):
         self.name = name
         self.summary = f"{name} IDX files (28 px grayscale): Debian's package, else torchvision's download"
 
-    def class_names(self, data_dir, split):
+    def class_names(self, data_dir, split):  # known without reading the files
         return list(FASHION_CLASSES if self.name == "fashion-mnist" else MNIST_CLASSES)
 
-    def channels(self, data_dir, split, keep):
-        return 1
-
-    def native_resolution(self, data_dir, split, keep):
-        return 28
-
-    def load(self, data_dir, split, keep, resolution, skip_bad):
-        images, labels, names = load_idx_dataset(self.name, data_dir, split)
-        return select_classes(images, labels, keep, len(names), resolution)
+    def read(self, data_dir, split):
+        return load_idx_dataset(self.name, data_dir, split)
 
 
 register(IdxData("fashion-mnist"))

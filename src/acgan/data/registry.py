@@ -29,6 +29,29 @@ class DataSpec:
         raise NotImplementedError
 
 
+class InMemoryData(DataSpec):
+    """A set whose whole split is read at its native size and then filtered by class (IDX files, CIFAR)."""
+    fixed_channels: int = 3
+    fixed_resolution: int = 32
+
+    def read(self, data_dir: str, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """(uint8 images [N, C, R, R], int64 labels [N], all class names)."""
+        raise NotImplementedError
+
+    def class_names(self, data_dir, split):
+        return list(self.read(data_dir, split)[2])
+
+    def channels(self, data_dir, split, keep):
+        return self.fixed_channels
+
+    def native_resolution(self, data_dir, split, keep):
+        return self.fixed_resolution
+
+    def load(self, data_dir, split, keep, resolution, skip_bad):
+        images, labels, names = self.read(data_dir, split)
+        return select_classes(images, labels, keep, len(names), resolution)
+
+
 def register(spec: DataSpec) -> DataSpec:
     DATASETS[spec.name] = spec
     return spec

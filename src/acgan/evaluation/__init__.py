@@ -1,1 +1,4 @@
-"""Evaluation: domain classifiers and the paper's metrics."""
+"""Evaluation: the paper's analyses as named steps (pipeline.STEPS) over generated and real samples.
+
+The modules below register their steps on import, so the registry is whole whenever this package is loaded."""
+from . import discriminability, diversity, fidelity, figures, joint, overfit, sample_quality  # noqa: F401

@@ -10,7 +10,6 @@ from ..device import resolve_device
 from ..io import atomic_write_json
 from ..rundir import RunDir
 from ..sampling import load_generator, sample_classes
-from . import discriminability, diversity, fidelity, figures, joint, overfit, sample_quality  # noqa: F401 (steps)
 from .classifier import load_evaluator
 from .discriminability import default_resolutions
 from .evaluators import check_compatible, get_evaluator

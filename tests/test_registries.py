@@ -1,0 +1,158 @@
+"""The registries: names, validation against them, and that one registered entry is all a new piece needs."""
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from acgan.config import TrainConfig, assemble
+from acgan.data import DATASETS, describe, load_data, register as register_data
+from acgan.data import folder as folder_module
+from acgan.data.registry import InMemoryData
+from acgan.errors import UserError
+from acgan.evaluation.pipeline import STEPS, EvalContext, SampleSet, run_steps, step
+from acgan.losses import LOSSES, ACGANLoss, build_loss
+from acgan.losses import register as register_loss
+from acgan.models import ARCHS, ArchSpec, build_models
+from acgan.models import register as register_arch
+from acgan.models.common import Discriminator, Generator
+from acgan.rundir import RunDir
+from acgan.training.loop import Trainer
+from acgan.training.session import train
+
+
+def test_registered_names():
+    assert set(ARCHS) >= {"dcgan-small", "paper-cifar", "paper-imagenet"}
+    assert set(DATASETS) >= {"fashion-mnist", "mnist", "cifar10", "cifar100", "folder"}
+    assert "acgan" in LOSSES
+    assert {"discriminability", "diversity", "joint", "domain_metrics", "inception", "overfitting", "figures",
+            "quality"} <= set(STEPS)
+
+
+@pytest.mark.parametrize("key,what", [("arch", "architecture"), ("dataset", "data set"), ("loss", "loss")])
+def test_config_validates_names_against_the_registries(key, what):
+    with pytest.raises(UserError, match=f"unknown {what} 'nope': choose one of"):
+        TrainConfig(**{key: "nope"}).validate()
+
+
+class Squares(InMemoryData):
+    """A synthetic set: class c is a bright square at position c, 1 channel, 16 px."""
+    name, summary, fixed_channels, fixed_resolution = "squares", "test squares", 1, 16
+
+    def read(self, data_dir, split):
+        images = torch.zeros(30, 1, 16, 16, dtype=torch.uint8)
+        labels = torch.arange(30) % 3
+        for i, c in enumerate(labels.tolist()):
+            images[i, 0, 4 * c:4 * c + 4, 4 * c:4 * c + 4] = 255
+        return images, labels, ["a", "b", "c"]
+
+
+def tiny_linear_g(cfg, cond, channels, resolution):
+    body = nn.Sequential(nn.Conv2d(4, channels, 1), nn.Tanh())
+    return Generator(cond, cfg.z_dim, 4, resolution, body, linear_bn=False)
+
+
+def tiny_linear_d(cfg, channels, resolution, num_classes):
+    return Discriminator(nn.Sequential(nn.Flatten()), channels * resolution * resolution, num_classes)
+
+
+class CountingLoss(ACGANLoss):
+    calls = {"d": 0, "g": 0}
+
+    def discriminator(self, *args):
+        CountingLoss.calls["d"] += 1
+        return super().discriminator(*args)
+
+    def generator(self, *args):
+        CountingLoss.calls["g"] += 1
+        return super().generator(*args)
+
+
+@pytest.fixture
+def registered():
+    """A data set, an architecture and a loss added the way a new file would add them, removed afterwards."""
+    register_data(Squares())
+    register_arch(ArchSpec("tiny-linear", "test pair", tiny_linear_g, tiny_linear_d, lambda native: native, 1))
+    register_loss("counting", "test loss")(CountingLoss)
+    yield
+    DATASETS.pop("squares"), ARCHS.pop("tiny-linear"), LOSSES.pop("counting")
+
+
+def test_a_registered_entry_is_all_a_new_piece_needs(registered, tmp_path):
+    cfg = assemble(None, {"dataset": "squares", "arch": "tiny-linear", "loss": "counting", "classes": "c,a",
+                          "steps": 4, "batch_size": 6, "z_dim": 4, "device": "cpu", "precision": "fp32",
+                          "monitor_every": 0, "log_every": 2, "checkpoint_every": 4, "sample_every": 4})
+    assert describe(cfg).class_names == ["c", "a"] and describe(cfg).channels == 1
+    data = load_data(cfg, None)
+    assert data.class_names == ["c", "a"] and len(data.labels) == 20 and set(data.labels.tolist()) == {0, 1}
+    assert torch.all(data.images[data.labels == 0][:, 0, 8:12, 8:12] == 255)  # class 'c' first, as asked
+    run = train(cfg, tmp_path / "run", progress=False)
+    assert CountingLoss.calls == {"d": 4, "g": 4}
+    record = RunDir(run).read()
+    assert record.config["arch"] == "tiny-linear" and record.data["class_names"] == ["c", "a"]
+
+
+def test_build_loss_reads_the_config():
+    loss = build_loss(TrainConfig(class_loss_weight=0.5, real_label=0.9))
+    assert isinstance(loss, ACGANLoss) and loss.class_weight == 0.5 and loss.real_label == 0.9
+
+
+def test_resolution_rule_comes_from_the_spec():
+    with pytest.raises(UserError, match="paper-imagenet needs a resolution divisible by 16"):
+        build_models(TrainConfig(arch="paper-imagenet"), 3, 40, 10)
+    assert ARCHS["paper-imagenet"].default_resolution(256) == 128
+    assert ARCHS["dcgan-small"].default_resolution(30) == 32
+
+
+def test_trainer_is_a_step_engine_without_a_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = load_data(TrainConfig(dataset="folder", data_dir=str(_folder(tmp_path / "d"))), 16)
+    cfg = TrainConfig(dataset="folder", arch="dcgan-small", g_width=8, d_width=8, z_dim=8, batch_size=8,
+                      device="cpu", precision="fp32", monitor_every=0)
+    trainer = Trainer(cfg, data)
+    out = trainer.train_step()
+    assert trainer.step == 1 and set(trainer.stat_keys) <= set(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # nothing written
+
+
+def _folder(root):
+    from .conftest import write_folder_dataset
+    return write_folder_dataset(root)
+
+
+def test_folder_is_scanned_once(tmp_path, monkeypatch):
+    root = _folder(tmp_path / "d")
+    scans = []
+    original = folder_module.FolderIndex.__init__
+
+    def counting(self, *args):
+        scans.append(args)
+        original(self, *args)
+    monkeypatch.setattr(folder_module.FolderIndex, "__init__", counting)
+    cfg = TrainConfig(dataset="folder", data_dir=str(root))
+    describe(cfg), load_data(cfg, 16), describe(cfg)
+    assert len(scans) == 1
+    (root / "emu").mkdir()  # a new class folder: the index notices
+    assert describe(cfg).class_names == ["cat", "dog", "emu", "frog"] and len(scans) == 2
+
+
+def test_steps_run_in_order_and_see_earlier_results():
+    seen = []
+
+    @step("test-first")
+    def first(ctx):
+        return {"n": ctx.samples.num_classes}
+
+    @step("test-second")
+    def second(ctx):
+        seen.append(ctx.results["test-first"]["n"])
+
+    try:
+        samples = SampleSet(torch.zeros(4, 1, 16, 16), torch.tensor([0, 0, 1, 1]),
+                            torch.zeros(4, 1, 16, 16, dtype=torch.uint8), torch.tensor([0, 0, 1, 1]), ["x", "y"], 0)
+        ctx = EvalContext(samples, None, None, dataclasses.make_dataclass("O", [])())
+        results = run_steps(["test-first", "test-second"], ctx)
+        assert results == {"test-first": {"n": 2}} and seen == [2]  # a step returning None adds no section
+        assert samples.per_class == 2 and samples.resolution == 16
+    finally:
+        STEPS.pop("test-first"), STEPS.pop("test-second")
