@@ -15,8 +15,8 @@ arch, batch = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("paper-
 cpu = torch.device("cpu")
 print(f"matmul peak: fp32 {matmul_peak(cpu, torch.float32) / 1e9:.0f} GFLOP/s, "
       f"bf16 {matmul_peak(cpu, torch.bfloat16) / 1e9:.0f} GFLOP/s")
-trainer = Trainer(TrainConfig(arch=arch, batch_size=batch, device="cpu", precision="auto", monitor_every=0), "unused",
-                  data=synthetic_data(arch))
+trainer = Trainer(TrainConfig(arch=arch, batch_size=batch, device="cpu", precision="auto", monitor_every=0),
+                  synthetic_data(arch))
 for _ in range(3):
     trainer.train_step()
 with profile() as prof:
