@@ -209,3 +209,9 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     assert math.isclose(d["accuracy"], np.mean([r["accuracy"] for r in d["per_class"]]), abs_tol=1e-3)
     assert d["min_diversity_ratio"] == min(r["diversity_ratio"] for r in d["per_class"])
     assert all(0 <= r["ms_ssim"] <= 1 for r in d["per_class"])
+    # every diversity measure beside the old ones, and the verdict: collapsed exactly when all validated ones fire
+    assert all(0 <= r[m] <= 1 for r in d["per_class"] for m in ("precision", "recall", "coverage"))
+    assert all(r["intra_fid"] >= 0 and r["density"] >= 0 for r in d["per_class"])
+    for r in d["per_class"]:
+        assert r["collapsed"] == all(m in r["fired"] for m in d["validated_measures"])
+    assert d["collapsed_classes"] == [r["class"] for r in d["per_class"] if r["collapsed"]]

@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import json
 import os
@@ -113,18 +114,50 @@ def test_kill_9_then_resume(folder_data, tmp_path):
     assert not list(run.rglob("*.tmp"))
 
 
-def test_collapse_monitor_writes_per_class_ms_ssim(tiny_cfg, tmp_path):
-    run = train(dataclasses.replace(tiny_cfg, monitor_every=2, monitor_samples=4, monitor_pairs=3), tmp_path / "r",
+def test_collapse_monitor_writes_per_class_measures_and_verdict(tiny_cfg, tmp_path):
+    from acgan.training.monitor import VERDICT_LEVELS
+
+    run = train(dataclasses.replace(tiny_cfg, monitor_every=2, monitor_samples=8, monitor_pairs=3), tmp_path / "r",
                 progress=False)
     rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
-    assert all(len(r["class_ms_ssim"]) == 3 for r in rows)
-    assert all(0 <= v <= 1 for r in rows for v in r["class_ms_ssim"])
+    assert all(len(r["class_ms_ssim"]) == len(r["class_recall"]) == len(r["class_coverage"]) == 3 for r in rows)
+    assert all(0 <= v <= 1 for r in rows for v in r["class_ms_ssim"] + r["class_recall"] + r["class_coverage"])
     threshold = rows[0]["ms_ssim_threshold"]
     assert 0 < threshold < 1
-    for r in rows:  # the classes listed above the threshold are exactly those whose value exceeds it
+    for r in rows:  # the lists name exactly the classes past their levels
         assert r["classes_above_threshold"] == [c for c, v in enumerate(r["class_ms_ssim"]) if v > threshold]
-    if any(r["classes_above_threshold"] for r in rows):
-        assert "collapsing" in (run / "log.txt").read_text()
+        assert r["classes_collapsed"] == [c for c in range(3) if r["class_recall"][c] < VERDICT_LEVELS["recall"]
+                                          and r["class_coverage"][c] < VERDICT_LEVELS["coverage"]]
+    # 6 steps of an 8-channel model: its samples are nothing like the data, so the verdict fires and is logged
+    assert rows[-1]["classes_collapsed"] and "is collapsing: recall" in (run / "log.txt").read_text()
+
+
+def test_monitor_of_real_images_does_not_fire():
+    """The verdict on fresh real images of the classes (a generator as varied as the data) stays quiet."""
+    from acgan.training.monitor import CollapseMonitor
+
+    def images_of(n, seed):  # class c: a bright square at a random place on a dim noisy background
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randint(0, 60, (n, 1, 16, 16), generator=gen, dtype=torch.uint8)
+        labels = torch.arange(n) % 3
+        for i, c in enumerate(labels.tolist()):
+            top, left = torch.randint(0, 11, (2,), generator=gen).tolist()
+            x[i, 0, top:top + 2 + 2 * c, left:left + 5] = 255
+        return x, labels
+
+    monitor = CollapseMonitor(*images_of(300, 0), 3, 4, per_class=32, pairs=20, seed=0)
+    fresh, fresh_labels = images_of(300, 1)
+
+    class Replay:  # "samples" are unseen real images of the asked class
+        def sample(self, asked, z):
+            rows = [(fresh_labels == c).nonzero().flatten()[i // 3] for i, c in enumerate(asked.tolist())]
+            return fresh[torch.stack(rows)].float() / 127.5 - 1
+    stats, new = monitor.measure(Replay(), contextlib.nullcontext())
+    assert stats["classes_collapsed"] == [] and new == [], stats
+    collapsed = Replay()
+    collapsed.sample = lambda asked, z: fresh[:1].float().repeat(len(asked), 1, 1, 1) / 127.5 - 1  # one image
+    stats, new = monitor.measure(collapsed, contextlib.nullcontext())
+    assert stats["classes_collapsed"] == [0, 1, 2] and new == [0, 1, 2], stats
 
 
 def test_monitor_must_align_with_logging(tiny_cfg):

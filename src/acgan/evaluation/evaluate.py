@@ -16,8 +16,9 @@ from .evaluators import check_compatible, get_evaluator
 from .imagenet import all_synsets, load_imagenet_inception
 from .pipeline import EvalContext, SampleSet, run_steps, take_per_class
 
-EVALUATE_STEPS = ["discriminability", "diversity", "joint", "domain_metrics", "inception", "overfitting", "figures"]
-CHECK_STEPS = ["quality"]
+EVALUATE_STEPS = ["discriminability", "diversity", "joint", "class_diversity", "domain_metrics", "inception",
+                  "overfitting", "figures"]
+CHECK_STEPS = ["quality", "class_diversity"]
 
 
 @dataclass
@@ -72,7 +73,7 @@ def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
         "evaluator": {key: ev.meta.get(key) for key in ("path", "dataset", "class_names", "resolution",
                                                          "test_accuracy", "channels")},
         "class_names": G.class_names, "model_resolution": ctx.samples.resolution,
-        **{key: results[key] for key in ("discriminability", "diversity", "joint")},
+        **{key: results[key] for key in ("discriminability", "diversity", "joint", "class_diversity")},
         "domain_metrics": results["domain_metrics"], "inception": results["inception"],
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -87,4 +88,16 @@ def check(run_dir, evaluator_dir: Path, per_class: int = 500, seed: int = 0) -> 
     opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device="cpu")
     ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=ev, imagenet=False,
                       progress=False)
-    return run_steps(CHECK_STEPS, ctx)["quality"]
+    results = run_steps(CHECK_STEPS, ctx)
+    return merge_check(results["quality"], results["class_diversity"])
+
+
+def merge_check(quality: dict, classes: dict) -> dict:
+    """check's JSON: the quality rows with every diversity measure and the verdict beside them."""
+    measures = ("intra_fid", "precision", "recall", "density", "coverage", "collapsed", "fired")
+    for row, extra in zip(quality["per_class"], classes["per_class"]):
+        row.update({k: round(extra[k], 4) if isinstance(extra[k], float) else extra[k] for k in measures})
+    quality["collapsed_classes"] = classes["collapsed_classes"]
+    quality["validated_measures"] = classes["validated"]
+    quality["collapse_levels"] = classes["levels"]
+    return quality

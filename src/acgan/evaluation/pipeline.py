@@ -58,6 +58,14 @@ class EvalContext:
     device: torch.device = torch.device("cpu")
     results: dict = field(default_factory=dict)
     _real_stats: dict | None = None
+    _features: tuple | None = None
+
+    def features(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(fake logits, fake features, real logits, real features) from the domain evaluator, computed once."""
+        if self._features is None:
+            ev = self.domain_evaluator
+            self._features = (*ev.run(self.samples.fake), *ev.run(self.samples.real))
+        return self._features
 
     def real_statistics(self) -> dict:
         """The real images' accuracy sweep and per-class MS-SSIM, cached on disk under a hash of what decides them."""

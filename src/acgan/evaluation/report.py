@@ -61,6 +61,7 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
+             _per_class(m),
              "<h2>Samples</h2>", html_image(ev / "samples.png", "one class per row, the same z down each column"),
              html_image(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
@@ -101,6 +102,29 @@ def build_report(run_dir: Path) -> str:
              html_image(ev / "interpolation_slerp.png", "spherical latent interpolation", 420),
              "<h2>Training</h2>", html_image(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
     return html_page("acgan report", "".join(parts))
+
+
+def _per_class(m: dict) -> str:
+    """The first thing to look at: each class's accuracy, diversity measures and collapse verdict."""
+    cd = m.get("class_diversity")
+    if not cd:
+        return "<p class=note>(no per-class diversity measures: this metrics.json predates them)</p>"
+    res = str(m["model_resolution"])
+    acc = m["discriminability"]["generated"][res]["per_class"]
+    gen_ms, real_ms = m["diversity"]["generated"], m["diversity"]["real"]
+    rows = [[r["class"], a, r["distance_ratio"], f"{g['mean']:.3f} / {q['mean']:.3f}", r["intra_fid"], r["recall"],
+             r["coverage"], ("COLLAPSED: " if r["collapsed"] else "") + (", ".join(r["fired"]) or "-")]
+            for r, a, g, q in zip(cd["per_class"], acc, gen_ms, real_ms)]
+    levels = cd["levels"]
+    note = (f"<p class=note>Collapsed = every validated measure ({', '.join(cd['validated'])}) fires. Rules: recall "
+            f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} (twice the "
+            "largest FID between two halves of a real class), distance ratio below "
+            f"{cd['rules']['distance_ratio'][1]}, MS-SSIM above the least diverse real class. Features: "
+            f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See docs/diversity.md for "
+            "which measures passed validation on generators of known diversity.</p>")
+    return ("<h2>Per class</h2>" + html_table(
+        ["class", f"accuracy @{res}", "distance ratio", "MS-SSIM gen / real", "intra-FID", "recall", "coverage",
+         "fired"], rows) + note)
 
 
 def _scores(m: dict) -> str:

@@ -18,10 +18,9 @@ from .pipeline import EvalContext, step
 def quality_step(ctx: EvalContext) -> dict:
     s, ev = ctx.samples, ctx.domain_evaluator
     k = s.num_classes
-    logits, feats = ev.run(s.fake)
+    logits, feats, _, real_feats = ctx.features()
     correct = logits.argmax(1) == s.fake_labels
     ms = class_ms_ssim(s.fake, s.fake_labels, k, ctx.options.pairs, s.seed) if s.resolution >= MIN_SIZE else None
-    _, real_feats = ev.run(s.real)
     rows = []
     for c in range(k):
         div_fake = mean_pairwise_distance(feats[s.fake_labels == c])

@@ -202,9 +202,10 @@ class Trainer:
                     found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
                     row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
                     for c in crossed:
-                        log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' MS-SSIM "
-                            f"{found['class_ms_ssim'][c]:.3f} is above the real-data threshold "
-                            f"{found['ms_ssim_threshold']:.3f}: its samples are collapsing")
+                        log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "
+                            f"collapsing: recall {found['class_recall'][c]:.2f} and coverage "
+                            f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low; "
+                            f"MS-SSIM {found['class_ms_ssim'][c]:.3f}")
                 if main:
                     run.append_stats(row)
                 bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",

@@ -1,6 +1,11 @@
-"""Mode-collapse monitor: per-class MS-SSIM of a small fixed sample while training (the paper's Fig. 5).
+"""Mode-collapse monitor: per-class measures of a small fixed sample while training (the paper's Fig. 5).
 
-A class whose samples grow more alike than the least diverse class of real data (the threshold) is collapsing.
+Every check samples `per_class` images per class from fixed z and records per class:
+- MS-SSIM of random pairs against the least diverse real class (the paper's curve; informative, not a verdict:
+  it failed the validation on generators of known diversity, docs/diversity.md);
+- recall and coverage in pixel space (images at 14 px) against as many real training images of the class: the
+  measures that passed that validation at this sample count, with the levels in VERDICT_LEVELS.
+A class is reported collapsing when both validated measures fall below their levels (the collapse verdict).
 """
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ import torch
 
 from ..metrics import class_ms_ssim
 from ..metrics.ms_ssim import MIN_SIZE
+from ..metrics.prdc import pixel_features, prdc
 from ..pixels import to_unit
+
+VERDICT_K = 5                                       # k-NN balls of coverage; recall uses 3, as in evaluation
+VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples per class (docs/diversity.md)
 
 
 class CollapseMonitor:
@@ -23,20 +32,41 @@ class CollapseMonitor:
         self.real = [r["mean"] for r in class_ms_ssim(real, real_labels, num_classes, pairs=max(100, pairs),
                                                       seed=seed)]
         self.threshold = max(self.real)
-        self.above: set[int] = set()
+        # as many real images per class as samples, for recall and coverage (they compare equal-sized sets)
+        self.reference = None
+        if per_class > VERDICT_K:
+            pick = [(real_labels == c).nonzero().flatten() for c in range(num_classes)]
+            pick = [idx[torch.randperm(len(idx), generator=gen)[:per_class]] for idx in pick]
+            self.reference = [pixel_features(real[idx]) for idx in pick]
+        self.collapsed: set[int] = set()
 
     @staticmethod
     def usable(resolution: int) -> bool:
         return resolution >= MIN_SIZE
 
+    def _verdict(self, fake: torch.Tensor) -> tuple[list[float], list[float], set[int]]:
+        recall, coverage = [], []
+        for c in range(self.num_classes):
+            f = pixel_features(fake[self.labels == c])
+            recall.append(prdc(self.reference[c], f, k=3)["recall"])
+            coverage.append(prdc(self.reference[c], f, k=VERDICT_K)["coverage"])
+        low = {c for c in range(self.num_classes)
+               if recall[c] < VERDICT_LEVELS["recall"] and coverage[c] < VERDICT_LEVELS["coverage"]}
+        return recall, coverage, low
+
     @torch.no_grad()
     def measure(self, G, precision_ctx) -> tuple[dict, list[int]]:
-        """Stats for stats.jsonl, and the classes that newly crossed the threshold."""
+        """Stats for stats.jsonl, and the classes the verdict newly calls collapsed."""
         with precision_ctx:
             fake = G.sample(self.labels, z=self.z).cpu()
         values = [r["mean"] for r in class_ms_ssim(fake, self.labels, self.num_classes, self.pairs, self.seed)]
-        now_above = {c for c, v in enumerate(values) if v > self.threshold}
-        crossed = sorted(now_above - self.above)
-        self.above = now_above
-        return {"class_ms_ssim": [round(v, 4) for v in values], "ms_ssim_threshold": round(self.threshold, 4),
-                "classes_above_threshold": sorted(now_above)}, crossed
+        stats = {"class_ms_ssim": [round(v, 4) for v in values], "ms_ssim_threshold": round(self.threshold, 4),
+                 "classes_above_threshold": [c for c, v in enumerate(values) if v > self.threshold]}
+        if self.reference is None:
+            return stats, []
+        recall, coverage, now = self._verdict(fake)
+        stats.update(class_recall=[round(v, 4) for v in recall], class_coverage=[round(v, 4) for v in coverage],
+                     classes_collapsed=sorted(now))
+        new = sorted(now - self.collapsed)
+        self.collapsed = now
+        return stats, new

@@ -1,0 +1,40 @@
+"""Validate the per-class diversity measures on generators of known diversity (docs/diversity.md).
+
+usage: .venv/bin/python scripts/validate-diversity.py EVALUATOR_DIR [OUT_JSON]
+Uses Fashion-MNIST's test split: per class 500 real reference images, and "generators" of k modes built from the
+other 500 (repeated, shifted by up to 1 px, Gaussian noise 0.04), in the evaluator's features and in pixel space
+(14 px), at the evaluation's 500 samples per class and at the training monitor's 32.
+"""
+import json
+import sys
+import time
+
+from acgan.config import TrainConfig
+from acgan.data import load_data
+from acgan.evaluation.classifier import load_evaluator
+from acgan.evaluation.validation import pixel_features, validate
+from acgan.io import atomic_write_json
+
+ev = load_evaluator(sys.argv[1])
+out = sys.argv[2] if len(sys.argv) > 2 else None
+test = load_data(TrainConfig(dataset="fashion-mnist"), None, split="test")
+spaces = {"evaluator": lambda x: ev.run(x)[1], "pixels": pixel_features}
+results = {}
+for space, per_class in (("evaluator", None), ("pixels", None), ("pixels", 32)):
+    start = time.time()
+    r = validate(spaces[space], test.images, test.labels, 10, per_class=per_class, log=lambda m: None)
+    r.pop("rows")
+    key = f"{space}-{r['per_class']}"
+    results[key] = dict(r, seconds=round(time.time() - start, 1))
+    print(f"\n### {space} features, {r['per_class']} samples per class ({time.time() - start:.0f} s)\n")
+    ks = r["ks"]
+    print("| measure | " + " | ".join(f"k={k}" for k in ks) + " | in order | largest k called collapsed | passes |")
+    print("|---|" + "---|" * (len(ks) + 3))
+    for name, m in r["measures"].items():
+        vals = " | ".join(f"{m['mean_by_k'][k]:.3f}" + (" *" if m["share_flagged_by_k"][k] > 0.5 else "")
+                          for k in ks)
+        print(f"| {name} | {vals} | {'yes' if m['ranks_in_order'] else 'no'} | "
+              f"{m['largest_k_called_collapsed'] or '-'} | {'yes' if m['passes'] else 'no'} |")
+    print(f"\nlevels: {json.dumps({k: round(v, 3) for k, v in r['levels'].items()})}")
+if out:
+    atomic_write_json(out, results)

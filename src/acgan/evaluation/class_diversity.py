@@ -1,0 +1,95 @@
+"""Per-class diversity measures in evaluator features, and the collapse verdict built on the validated ones.
+
+For each class c, generated images against real test images of c:
+- distance_ratio: mean pairwise feature distance of samples over that of real images (1 = as varied as real);
+- ms_ssim: mean MS-SSIM of random sample pairs (lower = more varied), against the least diverse real class;
+- intra_fid: FID between the class's samples and its real images (ADC-GAN's intra-FID), in evaluator features;
+- precision / recall (k = 3) and density / coverage (k = 5): k-NN manifolds of real and generated features.
+Each measure has a rule that calls a class collapsed (COLLAPSE_RULES). Which measures may vote is decided by the
+validation on generators of known diversity (validation.py, docs/diversity.md): VALIDATED.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..metrics import class_ms_ssim, fid_from_features, mean_pairwise_distance
+from ..metrics.ms_ssim import MIN_SIZE
+from ..metrics.prdc import prdc
+from .pipeline import EvalContext, step
+
+PR_K, DC_K = 3, 5
+
+# measure -> (direction, level): "below" flags values under the level, "above" over it. ms_ssim's level is the
+# real-data threshold (the least diverse real class), set per evaluation; intra_fid's is a multiple of the real
+# classes' own spread (see intra_fid_level).
+COLLAPSE_RULES = {"distance_ratio": ("below", 0.5), "ms_ssim": ("above", None), "intra_fid": ("above", None),
+                  "recall": ("below", 0.25), "coverage": ("below", 0.25)}
+# precision and density measure fidelity (samples inside the real manifold), not variety: reported, never voting
+DIRECTIONS = {**{k: v[0] for k, v in COLLAPSE_RULES.items()}, "precision": "below", "density": "below"}
+# the measures that passed validation (docs/diversity.md): only these vote in the verdict
+VALIDATED = ("recall", "coverage", "intra_fid")
+
+
+def measure_class(fake_feats, real_feats, fake_images=None, pairs: int = 100, seed: int = 0) -> dict:
+    """Every measure of one class: features [N, D] of samples and real images, images in [-1, 1] for MS-SSIM."""
+    out = {"distance_ratio": mean_pairwise_distance(fake_feats) / mean_pairwise_distance(real_feats),
+           "intra_fid": fid_from_features(fake_feats, real_feats)}
+    pr, dc = prdc(real_feats, fake_feats, k=PR_K), prdc(real_feats, fake_feats, k=DC_K)
+    out.update(precision=pr["precision"], recall=pr["recall"], density=dc["density"], coverage=dc["coverage"])
+    if fake_images is not None and fake_images.shape[-1] >= MIN_SIZE:
+        labels = torch.zeros(len(fake_images), dtype=torch.long)
+        out["ms_ssim"] = class_ms_ssim(fake_images, labels, 1, pairs, seed)[0]["mean"]
+    return out
+
+
+def intra_fid_level(real_feats: torch.Tensor, real_labels: torch.Tensor, num_classes: int) -> float:
+    """The intra-FID above which a class is collapsed: twice the largest FID between the two halves of a real class
+    (what sampling noise alone gives at this sample count), so a generator as varied as real data passes."""
+    worst = 0.0
+    for c in range(num_classes):
+        f = real_feats[real_labels == c]
+        half = len(f) // 2
+        worst = max(worst, fid_from_features(f[:half], f[half:2 * half]))
+    return 2.0 * worst
+
+
+def fired(row: dict, levels: dict) -> list[str]:
+    """The measures whose rule calls this class collapsed."""
+    out = []
+    for name, (direction, fixed) in COLLAPSE_RULES.items():
+        level = levels.get(name, fixed)
+        if name not in row or level is None:
+            continue
+        if (row[name] < level) if direction == "below" else (row[name] > level):
+            out.append(name)
+    return out
+
+
+def verdict(row: dict, levels: dict, voters=VALIDATED) -> dict:
+    """Collapsed when every validated measure agrees; names the measures that fired (validated or not)."""
+    hits = fired(row, levels)
+    votes = [m for m in voters if m in row]
+    return {"collapsed": bool(votes) and all(m in hits for m in votes), "fired": hits,
+            "validated_fired": [m for m in votes if m in hits]}
+
+
+@step("class_diversity")
+def class_diversity_step(ctx: EvalContext) -> dict:
+    """Every measure per class, the levels that call a class collapsed, and the verdict per class."""
+    s = ctx.samples
+    _, fake_feats, _, real_feats = ctx.features()
+    levels = {"intra_fid": intra_fid_level(real_feats, s.real_labels, s.num_classes)}
+    if s.resolution >= MIN_SIZE:  # the least diverse real class, as in the diversity step
+        div = ctx.results.get("diversity")
+        levels["ms_ssim"] = div["threshold"] if div else max(
+            r["mean"] for r in class_ms_ssim(s.real, s.real_labels, s.num_classes, ctx.options.pairs, s.seed))
+    rows = []
+    for c, name in enumerate(s.class_names):
+        row = {"class": name, **measure_class(fake_feats[s.fake_labels == c], real_feats[s.real_labels == c],
+                                              s.fake[s.fake_labels == c], ctx.options.pairs, s.seed)}
+        row.update(verdict(row, levels))
+        rows.append(row)
+    return {"per_class": rows, "levels": levels, "rules": {k: list(v) for k, v in COLLAPSE_RULES.items()},
+            "validated": list(VALIDATED), "collapsed_classes": [r["class"] for r in rows if r["collapsed"]],
+            "network": "acgan evaluator (penultimate features)", "pr_k": PR_K, "dc_k": DC_K,
+            "samples_per_class": s.per_class, "seed": s.seed}

@@ -1,0 +1,63 @@
+"""The diversity measures on generators of known diversity, at CI scale: two Fashion-MNIST classes, 400 images.
+
+Full scale (all ten classes, evaluator features) is in docs/diversity.md, from scripts/validate-diversity.py."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from acgan.evaluation.class_diversity import VALIDATED, intra_fid_level, verdict
+from acgan.evaluation.validation import k_mode_generator, split_reference_pool, validate
+from acgan.metrics.prdc import pixel_features
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+
+
+@pytest.fixture(scope="module")
+def two_classes():
+    if not FMNIST.exists():
+        pytest.skip("Fashion-MNIST is not installed (make data)")
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    data = load_data(TrainConfig(dataset="fashion-mnist", classes=["Trouser", "Bag"]), None, split="test")
+    keep = torch.cat([(data.labels == c).nonzero().flatten()[:200] for c in (0, 1)])
+    return data.images[keep], data.labels[keep]
+
+
+def test_known_diversity_generators_are_what_they_say():
+    pool = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 8, 8).contiguous() * 20
+    for k in (1, 3, "all"):
+        x = k_mode_generator(pool, k, per_class=30, seed=0, shift=0, noise=0.0)
+        assert x.shape == (30, 1, 8, 8) and len(x.flatten(1).unique(dim=0)) == (10 if k == "all" else k)
+    images, labels = pool.repeat(4, 1, 1, 1), torch.arange(40) % 2
+    ref, ref_labels, pools = split_reference_pool(images, labels, 2, seed=0)
+    assert len(ref) == 20 and [len(p) for p in pools] == [10, 10] and ref_labels.tolist() == [0] * 10 + [1] * 10
+
+
+def test_validated_measures_rank_known_diversity(two_classes):
+    result = validate(pixel_features, *two_classes, 2, ks=(1, 5, "all"), pairs=20, log=lambda m: None)
+    m = result["measures"]
+    for name in ("recall", "coverage", "intra_fid"):  # the network-free space keeps the validated measures' order
+        assert m[name]["ranks_in_order"], (name, m[name])
+    for name in ("recall", "coverage"):  # (intra-FID's level needs more images than 196-d pixels at n = 100)
+        assert m[name]["share_flagged_by_k"]["1"] == 1.0 and m[name]["share_flagged_by_k"]["all"] == 0.0, name
+    assert not m["precision"]["passes"] and not m["density"]["passes"]  # fidelity measures have no collapse rule
+    assert result["per_class"] == 100 and set(result["levels"]) == {"intra_fid", "ms_ssim"}
+
+
+def test_verdict_needs_every_validated_measure():
+    levels = {"intra_fid": 10.0, "ms_ssim": 0.5}
+    all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.2}
+    assert verdict(all_low, levels)["collapsed"] and set(verdict(all_low, levels)["validated_fired"]) == set(VALIDATED)
+    one_ok = dict(all_low, coverage=0.9)
+    v = verdict(one_ok, levels)
+    assert not v["collapsed"] and "coverage" not in v["fired"] and "recall" in v["fired"]
+
+
+def test_intra_fid_level_is_twice_the_worst_real_half_split():
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.cat([torch.randn(200, 4, generator=gen), torch.randn(200, 4, generator=gen) * 3])
+    labels = torch.arange(400) // 200
+    from acgan.metrics import fid_from_features
+    worst = max(fid_from_features(feats[:100], feats[100:200]), fid_from_features(feats[200:300], feats[300:]))
+    assert intra_fid_level(feats, labels, 2) == pytest.approx(2 * worst)
