@@ -1,5 +1,5 @@
 # `make demo`: set up, get Fashion-MNIST, train the default preset (a few CPU minutes), write a sample grid.
-# `make test`: set up, check the import layers (pyproject.toml), run the whole test suite.
+# `make test`: set up, lint (ruff), check the import layers (pyproject.toml), run the whole test suite.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -24,6 +24,7 @@ demo: data
 	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
 
 test: data
+	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 

@@ -53,8 +53,8 @@ def test_two_process_ddp_matches_one_process(folder_data, tmp_path):
 
 
 def test_batch_must_split_over_ranks(folder_data, tmp_path, monkeypatch):
-    from acgan.training.distributed import DistContext, local_batch
     from acgan.errors import UserError
+    from acgan.training.distributed import DistContext, local_batch
     assert local_batch(8, DistContext(0, 2)) == 4
     with pytest.raises(UserError, match="does not split over 3 processes"):
         local_batch(8, DistContext(0, 3))

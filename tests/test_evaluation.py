@@ -10,10 +10,9 @@ from acgan.cli import main
 from acgan.evaluation.classifier import load_evaluator
 from acgan.evaluation.discriminability import accuracy_sweep, default_resolutions, resize_roundtrip
 from acgan.evaluation.diversity import diversity
-from acgan.metrics import class_ms_ssim, random_pairs
 from acgan.evaluation.joint import joint, pearson
 from acgan.evaluation.overfit import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
-from acgan.metrics import ms_ssim
+from acgan.metrics import class_ms_ssim, ms_ssim, random_pairs
 
 from .conftest import write_folder_dataset
 
@@ -163,7 +162,8 @@ def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
     order.write_text("n01234567 something\nn01443537 goldfish\nn01440764 tench\n")
     runner = CliRunner()
     common = ["--dataset", "folder", "--data-dir", str(data), "--resolution", "16", "--quiet"]
-    assert runner.invoke(main, ["train-classifier", *common, "--epochs", "2", "--out", str(tmp_path / "ev")]).exit_code == 0
+    res = runner.invoke(main, ["train-classifier", *common, "--epochs", "2", "--out", str(tmp_path / "ev")])
+    assert res.exit_code == 0
     res = runner.invoke(main, ["train", *common, "--batch-size", "8", "--steps", "2", "--out", str(tmp_path / "run"),
                                "--set", "g_width=8", "--set", "d_width=8"])
     assert res.exit_code == 0, res.output

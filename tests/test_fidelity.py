@@ -7,8 +7,13 @@ import torch_fidelity
 
 from acgan.errors import UserError
 from acgan.evaluation.classifier import EvalNet, save_evaluator
-from acgan.evaluation.fidelity import (EVALUATOR_EXTRACTOR, Uint8Images, fidelity_metrics, find_inception_weights,
-                                       random_weights_inception)
+from acgan.evaluation.fidelity import (
+    EVALUATOR_EXTRACTOR,
+    Uint8Images,
+    fidelity_metrics,
+    find_inception_weights,
+    random_weights_inception,
+)
 from acgan.metrics import inception_score
 
 

@@ -30,7 +30,8 @@ def test_discriminator_loss_is_minus_ls_plus_lc():
     # L_S = E log P(real|x_real) + E log P(fake|x_fake);  P(fake|x) = sigmoid(-logit)
     l_s = sum(log_sigmoid(s) for s in SRC_R) / 2 + sum(log_sigmoid(-s) for s in SRC_F) / 2
     # L_C over real AND fake images
-    l_c = sum(log_softmax(r, y) for r, y in zip(CLS_R, Y_R)) / 2 + sum(log_softmax(r, y) for r, y in zip(CLS_F, Y_F)) / 2
+    l_c = (sum(log_softmax(r, y) for r, y in zip(CLS_R, Y_R)) / 2
+           + sum(log_softmax(r, y) for r, y in zip(CLS_F, Y_F)) / 2)
     assert math.isclose(out["loss"].item(), -(l_s + w * l_c), rel_tol=1e-6)
     assert math.isclose(out["d_source"].item(), -l_s, rel_tol=1e-6)
     assert math.isclose(out["d_class"].item(), -l_c, rel_tol=1e-6)

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from acgan.config import TrainConfig, assemble
-from acgan.data import DATASETS, describe, load_data, register as register_data
+from acgan.data import DATASETS, describe, load_data
 from acgan.data import folder as folder_module
+from acgan.data import register as register_data
 from acgan.data.registry import InMemoryData
 from acgan.errors import UserError
 from acgan.evaluation.pipeline import STEPS, EvalContext, SampleSet, run_steps, step

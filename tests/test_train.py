@@ -91,7 +91,7 @@ def test_bf16_training_runs(tiny_cfg, tmp_path):
 
 
 def test_kill_9_then_resume(folder_data, tmp_path):
-    """SIGKILL in the middle of training, then --resume: continues from the last checkpoint, no lost or corrupt files."""
+    """SIGKILL in the middle of training, then --resume: continues from the last checkpoint, nothing lost or torn."""
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "acgan.cli", "train", "--dataset", "folder", "--data-dir", str(folder_data),
            "--resolution", "16", "--batch-size", "8", "--steps", "100000", "--out", str(run), "--quiet",

@@ -71,7 +71,8 @@ class TrainConfig:
             need(value in registry, f"unknown {what} '{value}': choose one of {', '.join(registry)}")
         need(self.conditioning in ("onehot", "embedding"), "conditioning must be 'onehot' or 'embedding'")
         need(self.device in ("auto", "cpu", "cuda"), f"unknown device '{self.device}': use auto, cpu or cuda")
-        need(self.precision in ("auto", "fp32", "bf16"), f"unknown precision '{self.precision}': use auto, fp32 or bf16")
+        need(self.precision in ("auto", "fp32", "bf16"),
+             f"unknown precision '{self.precision}': use auto, fp32 or bf16")
         need(self.split in ("train", "test"), "split must be 'train' or 'test'")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
@@ -141,7 +142,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, yaml.safe_load(raw)
 
 
-def assemble(preset: str | None, options: dict | None = None, overrides=(), defaults: dict | None = None) -> TrainConfig:
+def assemble(preset: str | None, options: dict | None = None, overrides=(),
+             defaults: dict | None = None) -> TrainConfig:
     """The one way a config is built: `defaults` (a caller's own, below any preset), a preset (name or YAML file;
     None = the dataclass defaults), explicit options (None = not given), then `--set key=value` overrides;
     validated. `classes` may be a comma-separated string."""

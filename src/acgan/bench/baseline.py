@@ -2,7 +2,8 @@
 
 What makes it the "usual" loop (as in the widely copied one-file PyTorch AC-GAN scripts): fp32; a DataLoader whose
 data set decodes each image as torchvision's MNIST/CIFAR data sets do (uint8 array -> PIL image -> ToTensor ->
-Normalize(0.5, 0.5), per image, on the host); labels and noise sampled with numpy and copied in; the G step first, then D on real and D on fake in
+Normalize(0.5, 0.5), per image, on the host); labels and noise sampled with numpy and copied in; the G step first,
+then D on real and D on fake in
 separate passes; nn.Dropout; non-fused Adam; D's accuracy read back with .cpu().numpy() every step (a host sync).
 It trains the same G and D as our trainer (with nn.Dropout in place of our FastDropout), on the same batch size and
 device, with logits-based losses (the scripts' double-softmax bug is not reproduced: it does not change the speed).
@@ -13,9 +14,9 @@ import copy
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from torch.nn import functional as F
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 

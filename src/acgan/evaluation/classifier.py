@@ -74,7 +74,8 @@ class Evaluator:
 
 
 def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                    *, num_classes: int, epochs: int = EVALUATOR_EPOCHS, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
+                    *, num_classes: int, epochs: int = EVALUATOR_EPOCHS, batch_size: int = 128, lr: float = 2e-3,
+                    seed: int = 0,
                     precision: str = "fp32", progress: bool = True) -> tuple[EvalNet, float]:
     """Train on uint8 images with random 2-px shifts and flips off; returns (net, test accuracy)."""
     torch.manual_seed(seed)
@@ -92,7 +93,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
             idx = perm[i * batch_size:(i + 1) * batch_size]
             x = F.pad(to_unit(train_x[idx]), (2, 2, 2, 2), value=-1.0)
             dx, dy = torch.randint(0, 5, (2,), generator=gen).tolist()
-            x = x[..., dy:dy + train_x.shape[-2], dx:dx + train_x.shape[-1]].contiguous(memory_format=torch.channels_last)
+            x = x[..., dy:dy + train_x.shape[-2], dx:dx + train_x.shape[-1]]
+            x = x.contiguous(memory_format=torch.channels_last)
             net.train()
             with autocast(dev, precision):
                 loss = F.cross_entropy(net(x).float(), train_y[idx])

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserError
 from ..io import file_sha256
-from ..pixels import to_unit, to_uint8
+from ..pixels import to_uint8, to_unit
 from .pipeline import EvalContext, step, take_per_class
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"

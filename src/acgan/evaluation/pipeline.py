@@ -70,8 +70,8 @@ class EvalContext:
     def real_statistics(self) -> dict:
         """The real images' accuracy sweep and per-class MS-SSIM, cached on disk under a hash of what decides them."""
         if self._real_stats is None:
-            from .discriminability import RESIZE_RULE, accuracy_sweep
             from ..metrics import class_ms_ssim
+            from .discriminability import RESIZE_RULE, accuracy_sweep
 
             s, o = self.samples, self.options
             key = content_key(s.real_uint8, s.real_labels, self.evaluator.meta, o.resolutions, o.pairs, s.seed,

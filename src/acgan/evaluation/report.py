@@ -96,11 +96,13 @@ def build_report(run_dir: Path) -> str:
              html_image(ev / "joint.png", "accuracy vs MS-SSIM per class"),
              "<h2>Sample quality scores</h2>", _scores(m),
              "<h2>Overfitting checks (paper section 4.5)</h2>",
-             html_image(ev / "nearest_pixel.png", "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
+             html_image(ev / "nearest_pixel.png",
+                        "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
              html_image(ev / "nearest_features.png", "the same in evaluator-feature space (L1)", 420),
              html_image(ev / "interpolation_linear.png", "linear latent interpolation, one class per row", 420),
              html_image(ev / "interpolation_slerp.png", "spherical latent interpolation", 420),
-             "<h2>Training</h2>", html_image(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
+             "<h2>Training</h2>",
+             html_image(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
     return html_page("acgan report", "".join(parts))
 
 

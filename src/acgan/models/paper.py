@@ -18,7 +18,8 @@ D_CHANNELS = (16, 32, 64, 128, 256, 512)
 D_STRIDES = (2, 1, 2, 1, 2, 1)
 
 
-def paper_discriminator(channels: int, resolution: int, num_classes: int, dropout: float, noise: float) -> Discriminator:
+def paper_discriminator(channels: int, resolution: int, num_classes: int, dropout: float,
+                        noise: float) -> Discriminator:
     layers, c_in, size = [], channels, resolution
     for i, (c_out, stride) in enumerate(zip(D_CHANNELS, D_STRIDES)):
         layers += d_block(c_in, c_out, kernel=3, stride=stride, bn=i > 0, dropout=dropout, noise=noise)

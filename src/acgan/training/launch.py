@@ -9,8 +9,8 @@ from . import session
 from .splits import train_split
 
 
-def start(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True, classes_per_model: int | None = None,
-          grouping: str = "consecutive", jobs: int = 1, log=print) -> Path:
+def start(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True,
+          classes_per_model: int | None = None, grouping: str = "consecutive", jobs: int = 1, log=print) -> Path:
     """A new run at `out`; with `classes_per_model`, a split run (the same command again continues it)."""
     if classes_per_model:
         return train_split(cfg, out, classes_per_model, grouping=grouping, jobs=jobs, force=force, log=log)

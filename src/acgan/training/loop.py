@@ -23,6 +23,7 @@ from .batches import DeviceBatches
 from .distributed import average_, convert_batchnorm, init_distributed, local_batch, wrap
 from .monitor import CollapseMonitor
 
+
 def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The z and labels of the progress grids: one row per class, the same z in every row, seeded by cfg.seed."""
     gen = torch.Generator().manual_seed(cfg.seed + 7919)
@@ -125,7 +126,8 @@ class Trainer:
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda" else torch.zeros(0, dtype=torch.uint8)}
+                "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
+                else torch.zeros(0, dtype=torch.uint8)}
 
     def load_state(self, ckpt: dict, source: str) -> None:
         try:
@@ -174,7 +176,8 @@ class Trainer:
         self.opt_g.step()
         self.D.requires_grad_(True)
         self.step += 1
-        return {"d_loss": d["loss"].detach(), "g_loss": g["loss"].detach(), **{k: v for k, v in d.items() if k != "loss"},
+        return {"d_loss": d["loss"].detach(), "g_loss": g["loss"].detach(),
+                **{k: v for k, v in d.items() if k != "loss"},
                 **{k: v for k, v in g.items() if k != "loss"}}
 
     # --- the loop ---
