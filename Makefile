@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= runs/demo
 
-.PHONY: demo test install data clean
+.PHONY: demo test install data browser clean
 
 install: $(STAMP)
 
@@ -13,17 +13,20 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,tensorboard]'
 	touch $(STAMP)
 
 data: $(STAMP)
 	PYTHON=$(PY) scripts/get-data.sh
 
+browser:
+	scripts/get-browser.sh
+
 demo: data
 	$(VENV)/bin/acgan train --preset demo --out $(DEMO) --force
 	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
 
-test: data
+test: data browser
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest

@@ -14,15 +14,18 @@ from acgan.data import load_data
 from acgan.evaluation.classifier import load_evaluator
 from acgan.evaluation.validation import pixel_features, validate
 from acgan.io import atomic_write_json
+from acgan.training.monitor import VERDICT_LEVELS
 
 ev = load_evaluator(sys.argv[1])
 out = sys.argv[2] if len(sys.argv) > 2 else None
 test = load_data(TrainConfig(dataset="fashion-mnist"), None, split="test")
 spaces = {"evaluator": lambda x: ev.run(x)[1], "pixels": pixel_features}
 results = {}
-for space, per_class in (("evaluator", None), ("pixels", None), ("pixels", 32)):
+# evaluation (evaluator features, its levels), and the training monitor (pixels, 32 per class, its own levels)
+for space, per_class, levels in (("evaluator", None, None), ("pixels", None, None), ("pixels", 32, VERDICT_LEVELS)):
     start = time.time()
-    r = validate(spaces[space], test.images, test.labels, 10, per_class=per_class, log=lambda m: None)
+    r = validate(spaces[space], test.images, test.labels, 10, per_class=per_class, rule_levels=levels,
+                 log=lambda m: None)
     r.pop("rows")
     key = f"{space}-{r['per_class']}"
     results[key] = dict(r, seconds=round(time.time() - start, 1))
@@ -35,6 +38,7 @@ for space, per_class in (("evaluator", None), ("pixels", None), ("pixels", 32)):
                           for k in ks)
         print(f"| {name} | {vals} | {'yes' if m['ranks_in_order'] else 'no'} | "
               f"{m['largest_k_called_collapsed'] or '-'} | {'yes' if m['passes'] else 'no'} |")
-    print(f"\nlevels: {json.dumps({k: round(v, 3) for k, v in r['levels'].items()})}")
+    print(f"\nlevels: {json.dumps({k: round(v, 3) for k, v in r['levels'].items()})} (recall, coverage below; "
+          "intra_fid, ms_ssim above; distance_ratio below 0.5 unless listed)")
 if out:
     atomic_write_json(out, results)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from acgan.evaluation.class_diversity import VALIDATED, intra_fid_level, verdict
+from acgan.evaluation.class_diversity import INTRA_FID_MULTIPLE, VALIDATED, intra_fid_level, verdict
 from acgan.evaluation.validation import k_mode_generator, split_reference_pool, validate
 from acgan.metrics.prdc import pixel_features
 
@@ -54,10 +54,11 @@ def test_verdict_needs_every_validated_measure():
     assert not v["collapsed"] and "coverage" not in v["fired"] and "recall" in v["fired"]
 
 
-def test_intra_fid_level_is_twice_the_worst_real_half_split():
+def test_intra_fid_level_is_a_multiple_of_the_worst_real_half_split():
     gen = torch.Generator().manual_seed(0)
     feats = torch.cat([torch.randn(200, 4, generator=gen), torch.randn(200, 4, generator=gen) * 3])
     labels = torch.arange(400) // 200
     from acgan.metrics import fid_from_features
     worst = max(fid_from_features(feats[:100], feats[100:200]), fid_from_features(feats[200:300], feats[300:]))
-    assert intra_fid_level(feats, labels, 2) == pytest.approx(2 * worst)
+    assert intra_fid_level(feats, labels, 2) == pytest.approx(INTRA_FID_MULTIPLE * worst)
+    assert intra_fid_level(feats, labels, 2, multiple=2) == pytest.approx(2 * worst)

@@ -60,6 +60,7 @@ class TrainConfig:
     monitor_every: int = 500        # steps between mode-collapse checks (0 = off); a multiple of log_every
     monitor_samples: int = 32       # samples per class for the check
     monitor_pairs: int = 64         # random same-class pairs per class for its MS-SSIM
+    tensorboard: bool = True        # also write stats and grids as TensorBoard events (when the package is installed)
 
     def validate(self) -> "TrainConfig":
         def need(ok: bool, msg: str) -> None:

@@ -10,6 +10,7 @@ from .errors import UserError
 from .io import atomic_save_image
 from .models import Generator, build_models
 from .pixels import to_zero_one
+from .progress import progress as progress_bar
 from .rundir import RunDir
 
 CHUNK = 500  # images per generator call when sampling many: bounds memory, and fixes the noise stream's order
@@ -77,12 +78,13 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
 def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: bool = False):
     """(images [-1, 1] on the CPU, labels): `per_class` samples of each class in `classes`, in that order, from one
     noise stream seeded by `seed` (the same images whatever the caller)."""
-    from tqdm import tqdm
-
     gen = torch.Generator().manual_seed(seed)
     labels = torch.tensor(classes, dtype=torch.long).repeat_interleave(per_class)
-    chunks = [G.sample(chunk, generator=gen).cpu() for chunk in tqdm(labels.split(CHUNK), desc="sampling",
-                                                                      leave=False, disable=not progress)]
+    bar, chunks = progress_bar(len(labels), "sampling", "img", enabled=progress), []
+    for chunk in labels.split(CHUNK):
+        chunks.append(G.sample(chunk, generator=gen).cpu())
+        bar.update(len(chunk))
+    bar.close()
     return torch.cat(chunks), labels
 
 

@@ -9,9 +9,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
 from ..errors import UserError
+from ..progress import progress
 from .registry import DataSpec, register
 
 GRAYSCALE_MODES = ("L", "1", "I;16", "I")  # PIL modes kept as 1-channel data
@@ -132,8 +132,9 @@ def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, s
     mode = "L" if first.mode in GRAYSCALE_MODES else "RGB"
     size = resolution or min(first.size)
     arrays, labels = [], []
-    for path, label in tqdm(items, desc=f"decoding {Path(index.root).name}", unit="img", leave=False,
-                            mininterval=1, disable=len(items) < 5000):
+    bar = progress(len(items), f"decoding {Path(index.root).name}", "img", enabled=len(items) >= 5000)
+    for path, label in items:
+        bar.update(1)
         try:
             img = _to_square(Image.open(io.BytesIO(index.src.read(path))).convert(mode), size)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -144,6 +145,7 @@ def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, s
         arr = np.asarray(img, dtype=np.uint8)
         arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
         labels.append(label)
+    bar.close()
     if not arrays:
         raise UserError(f"no decodable images in {index.root}")
     return torch.from_numpy(np.stack(arrays)), torch.tensor(labels, dtype=torch.long)

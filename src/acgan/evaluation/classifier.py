@@ -15,12 +15,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
-from tqdm import tqdm
 
 from ..device import autocast
 from ..errors import UserError
 from ..io import atomic_torch_save, atomic_write_json
 from ..pixels import to_unit
+from ..progress import progress as progress_bar
 
 EVALUATOR_EPOCHS = 6  # the default of `acgan train-classifier` and of evaluators trained on first use
 
@@ -86,7 +86,7 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
     gen = torch.Generator().manual_seed(seed)
     dev = torch.device("cpu")
-    bar = tqdm(total=steps, desc="train classifier", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(steps, "train classifier", "step", enabled=progress)
     for _ in range(epochs):
         perm = torch.randperm(len(train_x), generator=gen)
         for i in range(len(train_x) // batch_size):

@@ -8,15 +8,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from torchvision.utils import save_image  # noqa: E402
+from torchvision.utils import make_grid, save_image  # noqa: E402
 
 from ..io import atomic_write  # noqa: E402
+from ..pixels import to_zero_one  # noqa: E402
 from .pipeline import EvalContext, step  # noqa: E402
 
 
 def save_grid(grid, path: Path) -> None:
     """An image grid already in [0, 1] (torchvision's make_grid), as PNG."""
     atomic_write(path, lambda tmp: save_image(grid, tmp, format="png"))
+
+
+def class_strip(out_dir: Path, c: int) -> Path:
+    return Path(out_dir) / f"class-{c:03d}.png"
 
 
 def new_figure(figsize=(5, 3.6)):
@@ -121,8 +126,12 @@ def split_training_curves(stats_paths: list[Path], out_png: Path) -> None:
 @step("figures")
 def figures_step(ctx: EvalContext) -> None:
     """The paper's figures from the metrics so far, and the training curves of the run's stats."""
-    m = {"class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution, **ctx.results}
+    s = ctx.samples
+    m = {"class_names": s.class_names, "model_resolution": s.resolution, **ctx.results}
     metric_figures(m, ctx.out_dir)
+    for c in range(s.num_classes):  # the report's per-class table shows a strip of each class's samples
+        save_grid(make_grid(to_zero_one(s.fake[s.fake_labels == c][:8]), nrow=8, padding=1),
+                  class_strip(ctx.out_dir, c))
     if len(ctx.stats_paths) > 1:  # a class-split run: one set of curves per group model
         split_training_curves(ctx.stats_paths, ctx.out_dir / "training_curves.png")
     elif ctx.stats_paths:

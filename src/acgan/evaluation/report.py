@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..io import atomic_write_text
 from ..rundir import RunDir
+from .figures import class_strip
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -26,8 +27,22 @@ def html_image(path: Path, caption: str, width: int | None = None) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+class Raw(str):
+    """A table cell that is already HTML."""
+
+
+def html_thumb(path: Path, alt: str, height: int = 40) -> str:
+    """An inline image for a table cell (embedded), or a note when the file is missing."""
+    if not path.is_file():
+        return "(missing)"
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img src="data:image/png;base64,{data}" height="{height}" alt="{html.escape(alt)}">'
+
+
 def html_table(head: list[str], rows: list[list]) -> str:
     def cell(v):
+        if isinstance(v, Raw):
+            return v
         if isinstance(v, float):
             return f"{v:.4f}"
         return html.escape(str(v))
@@ -61,7 +76,7 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
-             _per_class(m),
+             _per_class(m, ev),
              "<h2>Samples</h2>", html_image(ev / "samples.png", "one class per row, the same z down each column"),
              html_image(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
@@ -106,7 +121,7 @@ def build_report(run_dir: Path) -> str:
     return html_page("acgan report", "".join(parts))
 
 
-def _per_class(m: dict) -> str:
+def _per_class(m: dict, ev_dir: Path) -> str:
     """The first thing to look at: each class's accuracy, diversity measures and collapse verdict."""
     cd = m.get("class_diversity")
     if not cd:
@@ -114,19 +129,20 @@ def _per_class(m: dict) -> str:
     res = str(m["model_resolution"])
     acc = m["discriminability"]["generated"][res]["per_class"]
     gen_ms, real_ms = m["diversity"]["generated"], m["diversity"]["real"]
-    rows = [[r["class"], a, r["distance_ratio"], f"{g['mean']:.3f} / {q['mean']:.3f}", r["intra_fid"], r["recall"],
-             r["coverage"], ("COLLAPSED: " if r["collapsed"] else "") + (", ".join(r["fired"]) or "-")]
-            for r, a, g, q in zip(cd["per_class"], acc, gen_ms, real_ms)]
+    rows = [[r["class"], Raw(html_thumb(class_strip(ev_dir, c), r["class"])), a, r["distance_ratio"],
+             f"{g['mean']:.3f} / {q['mean']:.3f}", r["intra_fid"], r["recall"], r["coverage"],
+             ("COLLAPSED: " if r["collapsed"] else "") + (", ".join(r["fired"]) or "-")]
+            for c, (r, a, g, q) in enumerate(zip(cd["per_class"], acc, gen_ms, real_ms))]
     levels = cd["levels"]
     note = (f"<p class=note>Collapsed = every validated measure ({', '.join(cd['validated'])}) fires. Rules: recall "
-            f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} (twice the "
+            f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} ({cd['intra_fid_multiple']:g}x the "
             "largest FID between two halves of a real class), distance ratio below "
             f"{cd['rules']['distance_ratio'][1]}, MS-SSIM above the least diverse real class. Features: "
             f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See docs/diversity.md for "
             "which measures passed validation on generators of known diversity.</p>")
     return ("<h2>Per class</h2>" + html_table(
-        ["class", f"accuracy @{res}", "distance ratio", "MS-SSIM gen / real", "intra-FID", "recall", "coverage",
-         "fired"], rows) + note)
+        ["class", "samples", f"accuracy @{res}", "distance ratio", "MS-SSIM gen / real", "intra-FID", "recall",
+         "coverage", "fired"], rows) + note)
 
 
 def _scores(m: dict) -> str:

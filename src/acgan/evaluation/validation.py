@@ -45,10 +45,10 @@ def k_mode_generator(pool_u8: torch.Tensor, k, per_class: int, seed: int, shift:
 
 @torch.no_grad()
 def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class: int | None = None,
-             pairs: int = 100, seed: int = 0, log=print) -> dict:
+             pairs: int = 100, seed: int = 0, rule_levels: dict | None = None, log=print) -> dict:
     """Every measure for every k and class, with `features(images in [-1, 1]) -> [N, D]` (the evaluator's, or
     pixels); per measure the class mean by k, whether it ranks the k in order, and the largest k it calls collapsed
-    in a majority of classes."""
+    in a majority of classes. `rule_levels` replaces the collapse levels of COLLAPSE_RULES (the monitor's own)."""
     ref_u8, ref_labels, pools = split_reference_pool(images_u8, labels, num_classes, seed)
     per_class = per_class or min(len(p) for p in pools)
     # as many real as generated images per class, as the evaluation and the monitor compare them
@@ -56,7 +56,7 @@ def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class:
     ref_u8, ref_labels = ref_u8[keep], ref_labels[keep]
     ref = to_unit(ref_u8)
     ref_feats = features(ref)
-    levels = {"intra_fid": intra_fid_level(ref_feats, ref_labels, num_classes)}
+    levels = {"intra_fid": intra_fid_level(ref_feats, ref_labels, num_classes), **(rule_levels or {})}
     from ..metrics import class_ms_ssim
     levels["ms_ssim"] = max(r["mean"] for r in class_ms_ssim(ref, ref_labels, num_classes, pairs, seed))
     rows = {}

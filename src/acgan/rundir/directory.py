@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import TrainConfig, from_dict
 from ..errors import UserError
 from ..io import atomic_save_image, atomic_write_json, atomic_write_text
+from ..pixels import to_zero_one
 from .checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
 from .record import RunRecord
 
@@ -22,6 +23,8 @@ class RunDir:
         self.samples = self.path / "samples"
         self.eval_dir = self.path / "eval"
         self.metrics_path = self.path / "metrics.json"
+        self.tensorboard_dir = self.path / "tensorboard"
+        self.sink = None  # TensorBoardSink while a run trains with tensorboard on
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -94,6 +97,9 @@ class RunDir:
     def save_grid(self, images, step: int, nrow: int) -> None:
         for name in (f"step-{step:07d}.png", "latest.png"):
             atomic_save_image(images, self.samples / name, nrow=nrow)
+        if self.sink is not None:
+            from torchvision.utils import make_grid
+            self.sink.grid(make_grid(to_zero_one(images.cpu()), nrow=nrow, padding=2), step)
 
     @property
     def latest_grid(self) -> Path:
@@ -102,6 +108,21 @@ class RunDir:
     def append_stats(self, row: dict) -> None:
         with open(self.stats_path, "a") as f:
             f.write(json.dumps(row) + "\n")
+        if self.sink is not None:
+            self.sink.row(row)
+
+    def open_tensorboard(self, class_names: list[str], start_step: int, config: dict) -> bool:
+        """Mirror stats rows and grids into TensorBoard event files under tensorboard/ (False: not installed)."""
+        from .tensorboard import TensorBoardSink, available
+        if not available():
+            return False
+        self.sink = TensorBoardSink(self.tensorboard_dir, class_names, start_step, config)
+        return True
+
+    def close_tensorboard(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+            self.sink = None
 
     def read_stats(self) -> list[dict]:
         if not self.stats_path.exists():

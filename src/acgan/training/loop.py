@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import torch
-from tqdm import tqdm
 
 from ..config import TrainConfig
 from ..data import ImageData
@@ -18,6 +17,7 @@ from ..errors import UserError
 from ..losses import build_loss
 from ..models import build_models, count_parameters
 from ..models.common import ActivationNoise, FastDropout
+from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
 from .batches import DeviceBatches
 from .distributed import average_, convert_batchnorm, init_distributed, local_batch, wrap
@@ -187,8 +187,7 @@ class Trainer:
         sums = torch.zeros(len(keys), device=self.device)
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not (progress and main),
-                   dynamic_ncols=True)
+        bar = progress_bar(cfg.steps, "train", "step", initial=self.step, enabled=progress and main)
         while self.step < cfg.steps:
             out = self.train_step()
             sums += torch.stack([out[k].float() for k in keys])

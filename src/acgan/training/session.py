@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..config import TrainConfig
 from ..data import ImageData, describe, load_data
 from ..device import resolve_device
 from ..errors import UserError
 from ..models import default_resolution
+from ..progress import echo
 from ..rundir import RunDir, RunRecord, same_data
 from .distributed import init_distributed
 from .loop import Trainer
@@ -23,7 +22,7 @@ def load_training_data(cfg: TrainConfig, recorded_resolution: int | None = None)
 
 
 def _logger(run: RunDir, progress: bool, main: bool):
-    return run.logger(tqdm.write if progress else None) if main else (lambda msg: None)
+    return run.logger(echo if progress else None) if main else (lambda msg: None)
 
 
 def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True,
@@ -39,11 +38,24 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     log = _logger(run, progress, ctx.is_main)
     if ctx.is_main:
         run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+        _open_tensorboard(run, trainer)
         trainer.save_grid(run)
     log(f"start: {trainer.summary()}")
-    trainer.run(run, log, progress)
-    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
+    _run(trainer, run, log, progress)
     return run.path
+
+
+def _open_tensorboard(run: RunDir, trainer: Trainer) -> None:
+    if trainer.cfg.tensorboard:
+        run.open_tensorboard(trainer.data_record["class_names"], trainer.step, trainer.cfg.to_dict())
+
+
+def _run(trainer: Trainer, run: RunDir, log, progress: bool) -> None:
+    try:
+        trainer.run(run, log, progress)
+    finally:
+        run.close_tensorboard()
+    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
 
 
 def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
@@ -77,9 +89,9 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
         return run.path
     if main:
         run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+        _open_tensorboard(run, trainer)
     log(f"resume from step {trainer.step}: {trainer.summary()}")
-    trainer.run(run, log, progress)
-    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
+    _run(trainer, run, log, progress)
     return run.path
 
 

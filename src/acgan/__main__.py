@@ -1,0 +1,4 @@
+"""`python -m acgan` is the `acgan` command."""
+from .cli import main
+
+main()
