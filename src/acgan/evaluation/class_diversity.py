@@ -95,6 +95,7 @@ def class_diversity_step(ctx: EvalContext) -> dict:
         row.update(verdict(row, levels))
         rows.append(row)
     return {"per_class": rows, "levels": levels, "rules": {k: list(v) for k, v in COLLAPSE_RULES.items()},
-            "validated": list(VALIDATED), "intra_fid_multiple": INTRA_FID_MULTIPLE, "collapsed_classes": [r["class"] for r in rows if r["collapsed"]],
+            "validated": list(VALIDATED), "intra_fid_multiple": INTRA_FID_MULTIPLE,
+            "collapsed_classes": [r["class"] for r in rows if r["collapsed"]],
             "network": "acgan evaluator (penultimate features)", "pr_k": PR_K, "dc_k": DC_K,
             "samples_per_class": s.per_class, "seed": s.seed}

@@ -135,7 +135,8 @@ def _per_class(m: dict, ev_dir: Path) -> str:
             for c, (r, a, g, q) in enumerate(zip(cd["per_class"], acc, gen_ms, real_ms))]
     levels = cd["levels"]
     note = (f"<p class=note>Collapsed = every validated measure ({', '.join(cd['validated'])}) fires. Rules: recall "
-            f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} ({cd['intra_fid_multiple']:g}x the "
+            f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} "
+            f"({cd['intra_fid_multiple']:g}x the "
             "largest FID between two halves of a real class), distance ratio below "
             f"{cd['rules']['distance_ratio'][1]}, MS-SSIM above the least diverse real class. Features: "
             f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See docs/diversity.md for "
