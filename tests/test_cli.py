@@ -32,6 +32,11 @@ def assert_user_error(result, *fragments):
     (["--set", "lr_gen=1"], ["unknown config key 'lr_gen'"]),
     (["--set", "steps=-3"], ["steps must be a positive integer"]),
     (["--preset", "nope"], ["no preset or YAML file 'nope'"]),
+    (["--set", "lr_g=abc"], ["config key 'lr_g'", "expects a number", "'abc' (str)"]),
+    (["--set", "steps=1.5"], ["config key 'steps'", "expects an integer", "1.5 (float)"]),
+    (["--set", "compile=3"], ["config key 'compile'", "expects true or false"]),
+    (["--set", "resolution=big"], ["config key 'resolution'", "expects an integer or null"]),
+    (["--set", "arch=[1, 2]"], ["config key 'arch'", "expects a string", "(list)"]),
 ])
 def test_bad_config(args, fragments, tmp_path):
     assert_user_error(run(["train", "--out", str(tmp_path / "r"), *args]), *fragments)
@@ -95,3 +100,16 @@ def test_sample_grid_and_folder(folder_data, tmp_path):
 def test_console_script_help():
     res = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "--resume" in res.stdout
+
+
+def test_wrong_type_in_a_yaml_preset(tmp_path):
+    (tmp_path / "p.yaml").write_text("batch_size: sixty-four\n")
+    assert_user_error(run(["train", "--preset", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "r")]),
+                      "config key 'batch_size'", "p.yaml", "expects an integer")
+    assert not (tmp_path / "r").exists()
+
+
+def test_values_of_the_right_type_are_kept():
+    from acgan.config import from_dict
+    cfg = from_dict({"lr_g": 1, "classes": "0,3", "resolution": None, "compile": True})
+    assert cfg.lr_g == 1.0 and isinstance(cfg.lr_g, float) and cfg.classes == ["0", "3"] and cfg.compile is True

@@ -1,4 +1,5 @@
 import gzip
+import re
 import zipfile
 from pathlib import Path
 
@@ -104,6 +105,41 @@ def test_corrupted_image_named_unless_skipped(folder_data):
         load_data(cfg, None)
     cfg.skip_bad_images = True
     assert len(load_data(cfg, None).labels) == 72
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares a size and holds no pixels: enough for a reader that checks sizes before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("name,width,height,why", [
+    ("bomb.png", 100_000, 100_000, "decompression-bomb limit"),   # PIL's DecompressionBombError
+    ("huge.png", 10_000, 10_000, "too large to decode (10000x10000 px"),  # under PIL's error, over its warning
+])
+def test_oversized_images_named_unless_skipped(folder_data, name, width, height, why):
+    (folder_data / "cat" / name).write_bytes(png_header(width, height))
+    cfg = TrainConfig(dataset="folder", data_dir=str(folder_data))
+    with pytest.raises(UserError, match=f"{name}.*{re.escape(why)}.*--skip-bad-images"):
+        load_data(cfg, None)
+    cfg.skip_bad_images = True
+    assert len(load_data(cfg, None).labels) == 72
+
+
+def test_oversized_image_through_the_cli(folder_data, tmp_path):
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    (folder_data / "cat" / "000.png").write_bytes(png_header(100_000, 100_000))  # the first image, too
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--steps", "1",
+                                    "--resolution", "16", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "000.png" in res.output and "decompression-bomb" in res.output
 
 
 def test_empty_class_folder_and_missing_root(folder_data, tmp_path):

@@ -58,3 +58,60 @@ def test_batch_must_split_over_ranks(folder_data, tmp_path, monkeypatch):
     assert local_batch(8, DistContext(0, 2)) == 4
     with pytest.raises(UserError, match="does not split over 3 processes"):
         local_batch(8, DistContext(0, 3))
+
+
+def test_a_dying_rank_stops_the_other_and_the_run_resumes(folder_data, tmp_path):
+    """kill -9 one of two torchrun processes: the other stops within a bounded time with one clear line, and the
+    run resumes from its last checkpoint in a single process."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    args = [*COMMON, "--data-dir", str(folder_data), "--steps", "100000", "--out", str(run)]
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                                 "2", "-m", "acgan.cli", "train", *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(RunDir(run).checkpoints()) < 2:
+        time.sleep(0.2)
+    assert len(RunDir(run).checkpoints()) >= 2
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(launcher.pid)], capture_output=True,
+                              text=True).stdout.split()
+    rank1 = [p for p in children if b"RANK=1" in open(f"/proc/{p}/environ", "rb").read().split(b"\0")]
+    os.kill(int(rank1[0]), signal.SIGKILL)
+    start = time.time()
+    err = launcher.communicate(timeout=120)[1]
+    assert launcher.returncode != 0 and time.time() - start < 90
+    said = [line for line in err.splitlines() if "lost the other training processes" in line]
+    assert len(said) == 1 and said[0].startswith("error: rank 0 of 2:") and "--resume" in said[0], err[-3000:]
+    last = RunDir(run).last_step()
+    resumed = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--resume", str(run), "--steps",
+                              str(last + 2)], capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert RunDir(run).load_checkpoint()[0]["step"] == last + 2
+
+
+def test_sigterm_under_torchrun_stops_every_rank_after_the_same_step(folder_data, tmp_path):
+    """Pre-emption: SIGTERM to torchrun reaches both workers; they agree on the step, rank 0 checkpoints it."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    args = [*COMMON, "--data-dir", str(folder_data), "--steps", "100000", "--out", str(run),
+            "--set", "checkpoint_every=1000"]
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                                 "2", "-m", "acgan.cli", "train", *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(RunDir(run).read_stats() if (run / "stats.jsonl").exists() else []) < 3:
+        time.sleep(0.2)
+    launcher.send_signal(signal.SIGTERM)
+    err = launcher.communicate(timeout=120)[1]
+    stops = [line.split("after step ")[1].split(":")[0] for line in err.splitlines()
+             if line.startswith("stopped by SIGTERM after step ")]
+    assert len(stops) == 2 and len(set(stops)) == 1, err[-3000:]  # each rank says it, and they name one step
+    assert RunDir(run).last_step() == int(stops[0])

@@ -52,7 +52,7 @@ def test_prepare_refuses_what_is_not_a_run(tmp_path):
 def test_checkpoints_keep_the_newest(tmp_path):
     run = RunDir(tmp_path)
     for step in (5, 10, 15):
-        run.save_checkpoint({"step": step, "w": torch.full((2,), float(step))}, step, keep=2)
+        run.save_checkpoint({"step": step, "G": {}, "D": {}, "w": torch.full((2,), float(step))}, step, keep=2)
     assert [s for s, _ in run.checkpoints()] == [10, 15] and run.last_step() == 15
     state, path = run.load_checkpoint()
     assert state["step"] == 15 and path.name == "ckpt-0000015.pt"
@@ -84,3 +84,46 @@ def test_logger_and_grids(tmp_path):
     assert echoed == ["hello"] and (tmp_path / "log.txt").read_text().rstrip().endswith(" hello")
     run.save_grid(torch.zeros(4, 1, 8, 8), step=3, nrow=2)
     assert (run.samples / "step-0000003.png").is_file() and run.latest_grid.is_file()
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_files_get_the_users_umask(tmp_path, umask, mode):
+    import os
+
+    from acgan.io import atomic_torch_save, atomic_write_json
+    old = os.umask(umask)
+    try:
+        run = RunDir(tmp_path)
+        run.write(RunRecord({}, {}))
+        atomic_write_json(tmp_path / "metrics.json", {})
+        atomic_torch_save({"w": torch.zeros(1)}, tmp_path / "checkpoints" / "ckpt-0000001.pt")
+        run.append_stats({"step": 1})
+        run.logger()("x")
+    finally:
+        os.umask(old)
+    for name in ("config.json", "metrics.json", "checkpoints/ckpt-0000001.pt", "stats.jsonl", "log.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not-a-checkpoint"])
+def test_damaged_newest_checkpoint_falls_back_and_is_kept_aside(tmp_path, damage):
+    run = RunDir(tmp_path)
+    for step in (5, 10):
+        run.save_checkpoint({"step": step, "G": {}, "D": {}}, step, keep=3)
+    newest = tmp_path / "checkpoints" / "ckpt-0000010.pt"
+    data = newest.read_bytes()
+    if damage == "truncated":
+        newest.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        newest.write_bytes(b"")
+    else:
+        torch.save({"weights": torch.zeros(2)}, newest)
+    said = []
+    state, path = run.load_checkpoint(log=said.append)
+    assert state["step"] == 5 and path.name == "ckpt-0000005.pt"
+    assert len(said) == 1 and said[0].startswith("warning: skipped checkpoint ckpt-0000010.pt")
+    assert (tmp_path / "checkpoints" / "ckpt-0000010.pt.damaged").is_file()  # kept, not deleted
+    assert [s for s, _ in run.checkpoints()] == [5]
+    with pytest.raises(UserError, match="cannot read checkpoint"):
+        (tmp_path / "checkpoints" / "ckpt-0000005.pt").write_bytes(b"x")
+        run.load_checkpoint(step=5)

@@ -174,3 +174,18 @@ def test_compile_falls_back_cleanly(tiny_cfg, tmp_path, monkeypatch):
     assert "torch.compile failed: RuntimeError: no compiler here" in (fallback / "log.txt").read_text()
     a, b = RunDir(eager).load_checkpoint()[0], RunDir(fallback).load_checkpoint()[0]
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])  # the trial left no trace
+
+
+def test_resume_past_a_damaged_checkpoint_reaches_the_same_weights(tiny_cfg, tmp_path):
+    straight = train(dataclasses.replace(tiny_cfg, steps=12, checkpoint_every=4), tmp_path / "a", progress=False)
+    run = train(dataclasses.replace(tiny_cfg, steps=8, checkpoint_every=4), tmp_path / "b", progress=False)
+    (run / "checkpoints" / "ckpt-0000008.pt").write_bytes(b"")  # e.g. a full disk at the worst moment
+    resume(run, steps=12, progress=False)
+    assert "skipped checkpoint ckpt-0000008.pt" in (run / "log.txt").read_text()
+    assert (run / "checkpoints" / "ckpt-0000008.pt.damaged").is_file()
+    a, b = RunDir(straight).load_checkpoint()[0], RunDir(run).load_checkpoint()[0]
+    assert a["step"] == b["step"] == 12
+    assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"]) and all(torch.equal(a["D"][k], b["D"][k])
+                                                                          for k in a["D"])
+    (run / "checkpoints" / "ckpt-0000012.pt").write_bytes(b"PK\x03\x04 torn")
+    assert acgan.load_generator(run).step == 8  # sampling and evaluation fall back the same way

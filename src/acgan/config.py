@@ -60,6 +60,7 @@ class TrainConfig:
     monitor_every: int = 500        # steps between mode-collapse checks (0 = off); a multiple of log_every
     monitor_samples: int = 32       # samples per class for the check
     monitor_pairs: int = 64         # random same-class pairs per class for its MS-SSIM
+    nan_policy: str = "stop"        # non-finite losses: stop (naming the last good checkpoint) or skip the step
     tensorboard: bool = True        # also write stats and grids as TensorBoard events (when the package is installed)
 
     def validate(self) -> "TrainConfig":
@@ -75,6 +76,7 @@ class TrainConfig:
         need(self.precision in ("auto", "fp32", "bf16"),
              f"unknown precision '{self.precision}': use auto, fp32 or bf16")
         need(self.split in ("train", "test"), "split must be 'train' or 'test'")
+        need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
@@ -100,12 +102,36 @@ class TrainConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+               "list": "a list"}
+
+
+def _checked(key: str, value, where: str):
+    """`value` if it fits the key's declared type (an int is a fine float; classes may be "a,b"); else a UserError
+    naming the key, the value and the type."""
+    kinds = [k.strip() for k in str(FIELDS[key].type).split("|")]
+    if value is None and "None" in kinds:
+        return None
+    if key == "classes" and isinstance(value, str):
+        return parse_class_list(value)
+    for kind in kinds:
+        if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind in ("bool", "str", "list") and isinstance(value, {"bool": bool, "str": str, "list": list}[kind]):
+            return value
+    expected = " or ".join(_TYPE_WORDS.get(k, "null" if k == "None" else k) for k in kinds)
+    raise UserError(f"config key '{key}' in {where} expects {expected}, got {value!r} ({type(value).__name__})")
+
+
 def from_dict(values: dict, base: TrainConfig | None = None, where: str = "config") -> TrainConfig:
-    """Apply `values` on top of `base`; unknown keys are errors, not silent fall-backs."""
+    """Apply `values` on top of `base`; unknown keys and values of the wrong type are errors, not silent
+    fall-backs or tracebacks later."""
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
         raise UserError(f"unknown key(s) in {where}: {', '.join(unknown)}; valid keys: {', '.join(FIELDS)}")
-    return dataclasses.replace(base or TrainConfig(), **values)
+    return dataclasses.replace(base or TrainConfig(), **{k: _checked(k, v, where) for k, v in values.items()})
 
 
 def preset_names() -> list[str]:

@@ -1,29 +1,72 @@
 """Files that are whole or absent: every write goes through a temp file in the same folder and a rename."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 
+from .errors import UserError
 from .pixels import to_zero_one
 
 
-def atomic_write(path: Path, write) -> None:
-    """`write(tmp_path)` fills a temp file beside `path`, then a rename: a crash leaves the old file or the new."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+class DiskFull(UserError):
+    """No space left (ENOSPC) or over quota (EDQUOT) while writing; what was there before is intact."""
+
+
+def disk_full(path: Path) -> DiskFull:
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        free = f"{shutil.disk_usage(Path(path).parent).free / 2 ** 20:.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFull(f"the disk is full: could not write {path} ({free}); nothing written was left half-done: free "
+                    "some space, then --resume (or run the command again)")
+
+
+def guard_disk(path: Path):
+    """Turn ENOSPC / EDQUOT raised inside the block into one DiskFull line naming `path`."""
+    return _Guard(path)
+
+
+class _Guard:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(self.path) from None
+        return False
+
+
+def atomic_write(path: Path, write) -> None:
+    """`write(tmp_path)` fills a temp file beside `path`, then a rename: a crash or a full disk leaves the old file
+    (or none) and no temp file behind."""
+    path = Path(path)
+    with guard_disk(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the user's umask like any other
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _synced(mode: str, fill):

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 
 
 class _Group(click.Group):
@@ -15,6 +15,9 @@ class _Group(click.Group):
         except UserError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
+        except Interrupted as e:  # SIGINT 130, SIGTERM 143, as the shell reports a signal's end
+            click.echo(str(e), err=True)
+            sys.exit(128 + e.signum)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

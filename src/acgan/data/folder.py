@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +16,31 @@ from ..progress import progress
 from .registry import DataSpec, register
 
 GRAYSCALE_MODES = ("L", "1", "I;16", "I")  # PIL modes kept as 1-channel data
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # PIL's decompression-bomb warning level (about 89 MP): refused before decoding
+
+
+class BadImage(Exception):
+    """A file that cannot serve as a training image; the message says why."""
+
+
+def open_image(data: bytes) -> Image.Image:
+    """The image's header only: decompression bombs, absurd and empty sizes are refused before any decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise BadImage(f"larger than PIL's decompression-bomb limit of {2 * MAX_PIXELS:,} pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise BadImage("not a decodable image") from None
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise BadImage(f"too large to decode ({w}x{h} px, over {MAX_PIXELS:,} pixels)")
+    if w == 0 or h == 0:
+        raise BadImage(f"empty ({w}x{h} px)")
+    return img
+
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -94,7 +120,15 @@ class FolderIndex:
         return images
 
     def first_image(self, keep: list[int]) -> Image.Image:
-        return Image.open(io.BytesIO(self.src.read(self.images_of(self.names[keep[0]])[0])))
+        """The first usable image of the first kept class (it fixes channels and native size); bad files are
+        reported when the images are decoded."""
+        images = self.images_of(self.names[keep[0]])
+        for path in images:
+            try:
+                return open_image(self.src.read(path))
+            except BadImage:
+                continue
+        raise UserError(f"no usable image in class folder '{self.names[keep[0]]}' of {self.root}")
 
 
 _INDEXES: dict[tuple, FolderIndex] = {}
@@ -136,11 +170,12 @@ def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, s
     for path, label in items:
         bar.update(1)
         try:
-            img = _to_square(Image.open(io.BytesIO(index.src.read(path))).convert(mode), size)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            img = _to_square(open_image(index.src.read(path)).convert(mode), size)
+        except (BadImage, UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
             if skip_bad:
                 continue
-            raise UserError(f"cannot decode image '{path}' in {index.root}: fix or delete it, or pass "
+            why = str(e) if isinstance(e, BadImage) else "not a decodable image"
+            raise UserError(f"cannot decode image '{path}' in {index.root} ({why}): fix or delete it, or pass "
                             "--skip-bad-images") from None
         arr = np.asarray(img, dtype=np.uint8)
         arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))

@@ -45,6 +45,12 @@ def measure_class(fake_feats, real_feats, fake_images=None, pairs: int = 100, se
 INTRA_FID_MULTIPLE = 4.0  # 2 called lightly jittered real images collapsed, 3 sat on them (docs/diversity.md)
 
 
+def diversity_of(s, pairs: int) -> dict:
+    real = class_ms_ssim(s.real, s.real_labels, s.num_classes, pairs, s.seed)
+    return {"threshold": max(r["mean"] for r in real),
+            "generated": class_ms_ssim(s.fake, s.fake_labels, s.num_classes, pairs, s.seed)}
+
+
 def intra_fid_level(real_feats: torch.Tensor, real_labels: torch.Tensor, num_classes: int,
                     multiple: float = INTRA_FID_MULTIPLE) -> float:
     """The intra-FID above which a class is collapsed: `multiple` times the largest FID between the two halves of a
@@ -84,14 +90,15 @@ def class_diversity_step(ctx: EvalContext) -> dict:
     s = ctx.samples
     _, fake_feats, _, real_feats = ctx.features()
     levels = {"intra_fid": intra_fid_level(real_feats, s.real_labels, s.num_classes)}
-    if s.resolution >= MIN_SIZE:  # the least diverse real class, as in the diversity step
-        div = ctx.results.get("diversity")
-        levels["ms_ssim"] = div["threshold"] if div else max(
-            r["mean"] for r in class_ms_ssim(s.real, s.real_labels, s.num_classes, ctx.options.pairs, s.seed))
+    ms = None
+    if s.resolution >= MIN_SIZE:  # the same numbers as the diversity step (same pairs), computed there if it ran
+        div = ctx.results.get("diversity") or diversity_of(s, ctx.options.pairs)
+        levels["ms_ssim"], ms = div["threshold"], [g["mean"] for g in div["generated"]]
     rows = []
     for c, name in enumerate(s.class_names):
-        row = {"class": name, **measure_class(fake_feats[s.fake_labels == c], real_feats[s.real_labels == c],
-                                              s.fake[s.fake_labels == c], ctx.options.pairs, s.seed)}
+        row = {"class": name, **measure_class(fake_feats[s.fake_labels == c], real_feats[s.real_labels == c])}
+        if ms is not None:
+            row["ms_ssim"] = ms[c]
         row.update(verdict(row, levels))
         rows.append(row)
     return {"per_class": rows, "levels": levels, "rules": {k: list(v) for k, v in COLLAPSE_RULES.items()},

@@ -18,7 +18,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..device import autocast
 from ..errors import UserError
-from ..io import atomic_torch_save, atomic_write_json
+from ..io import atomic_torch_save, atomic_write_json, file_sha256
 from ..pixels import to_unit
 from ..progress import progress as progress_bar
 
@@ -113,19 +113,28 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
 def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
     out = Path(out)
     atomic_torch_save(net.state_dict(), out / "evaluator.pt")
-    atomic_write_json(out / "evaluator.json", meta)
+    atomic_write_json(out / "evaluator.json", dict(meta, weights_sha256=file_sha256(out / "evaluator.pt")))
+
+
+class DamagedEvaluator(UserError):
+    pass
 
 
 def load_evaluator(path: Path) -> Evaluator:
+    """The evaluator in `path`; DamagedEvaluator when its files do not load or its weights fail their sha256."""
     path = Path(path)
     if not (path / "evaluator.json").is_file():
         raise UserError(f"{path} holds no evaluator (evaluator.json): make one with `acgan train-classifier`")
-    meta = json.loads((path / "evaluator.json").read_text())
-    net = EvalNet(meta["channels"], meta["num_classes"])
     try:
+        meta = json.loads((path / "evaluator.json").read_text())
+        net = EvalNet(meta["channels"], meta["num_classes"])
+        if meta.get("weights_sha256") not in (None, file_sha256(path / "evaluator.pt")):
+            raise ValueError("evaluator.pt does not match the sha256 in evaluator.json")
         net.load_state_dict(torch.load(path / "evaluator.pt", map_location="cpu", weights_only=True))
-    except Exception as e:
-        raise UserError(f"cannot load {path / 'evaluator.pt'} ({type(e).__name__}): retrain it") from None
+    except Exception as e:  # bad JSON, missing keys, a truncated or edited weights file
+        reason = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
+        raise DamagedEvaluator(f"the evaluator in {path} is damaged ({reason}): retrain it with "
+                               "`acgan train-classifier --force`") from None
     return Evaluator(net.eval(), meta)
 
 

@@ -10,7 +10,15 @@ from ..errors import UserError
 from ..io import file_sha256
 from ..rundir import RunRecord
 from .cache import content_key
-from .classifier import EVALUATOR_EPOCHS, Evaluator, evaluator_meta, load_evaluator, save_evaluator, train_evaluator
+from .classifier import (
+    EVALUATOR_EPOCHS,
+    DamagedEvaluator,
+    Evaluator,
+    evaluator_meta,
+    load_evaluator,
+    save_evaluator,
+    train_evaluator,
+)
 
 
 def default_evaluator_dir(record: RunRecord) -> Path:
@@ -43,6 +51,12 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
 def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed: int = 0, log=print) -> Evaluator:
     """The evaluator at `path`, or the default one for the run's data (trained into its folder on first use)."""
     folder = Path(path) if path else default_evaluator_dir(record)
+    if not path and (folder / "evaluator.json").is_file():
+        try:  # our own default evaluator: a damaged one is rebuilt, never used
+            load_evaluator(folder)
+        except DamagedEvaluator as e:
+            log(f"warning: {e}; rebuilding it")
+            (folder / "evaluator.json").unlink()
     if not (folder / "evaluator.json").is_file():
         if path:
             raise UserError(f"{folder} holds no evaluator: make one with `acgan train-classifier --out {folder}`")

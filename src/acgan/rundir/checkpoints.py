@@ -18,12 +18,25 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+class DamagedCheckpoint(UserError):
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"cannot read checkpoint {path} ({reason}): it is damaged or not an acgan checkpoint")
+        self.reason = reason
+
+
+REQUIRED = ("step", "G", "D")
+
+
 def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's state; DamagedCheckpoint when the file is truncated, empty or not one of ours."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise UserError(f"cannot read checkpoint {path} ({type(e).__name__}): it is damaged or not an acgan "
-                        "checkpoint; delete it to resume from the one before") from None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zips, pickles, empty files: torch raises many kinds
+        raise DamagedCheckpoint(path, f"{type(e).__name__}: {str(e).splitlines()[0][:80]}" if str(e)
+                                else type(e).__name__) from None
+    if not isinstance(state, dict) or any(k not in state for k in REQUIRED):
+        raise DamagedCheckpoint(path, "not an acgan checkpoint (no step, G and D)")
+    return state
 
 
 def save_checkpoint(folder: Path, state: dict, step: int, keep: int) -> Path:

@@ -2,16 +2,20 @@
 class-split runs one sub-run per group (group-000/, ...). Nothing else knows these names."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
 from ..config import TrainConfig, from_dict
 from ..errors import UserError
-from ..io import atomic_save_image, atomic_write_json, atomic_write_text
+from ..io import atomic_save_image, atomic_write_json, atomic_write_text, guard_disk
 from ..pixels import to_zero_one
-from .checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
+from ..progress import echo
+from .checkpoints import DamagedCheckpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .record import RunRecord
 
 
@@ -71,6 +75,35 @@ class RunDir:
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
 
+    # --- one writer at a time ---
+    def lock(self) -> None:
+        """Hold the run's advisory lock (run/.lock) while this process trains it; a second writer gets one line.
+        The OS drops the lock when the holder dies, so a killed run never blocks the next one."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise UserError(f"{self.path} is being trained by {holder}: wait for it to finish or stop it "
+                            "(SIGTERM saves a checkpoint), then --resume") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            os.close(fd)  # closing releases the lock
+            self._lock_fd = None
+
+    def check_unlocked(self) -> None:
+        """Refuse (one line) when a live process trains this run; otherwise leave no lock behind."""
+        if (self.path / ".lock").is_file():
+            self.lock()
+            self.unlock()
+
     # --- checkpoints ---
     def checkpoints(self) -> list[tuple[int, Path]]:
         return list_checkpoints(self.path / "checkpoints")
@@ -80,15 +113,23 @@ class RunDir:
         found = self.checkpoints()
         return found[-1][0] if found else 0
 
-    def load_checkpoint(self, step: int | None = None) -> tuple[dict, Path] | tuple[None, None]:
-        """(state, path) of the newest checkpoint, or the one at `step`; (None, None) when there is none."""
+    def load_checkpoint(self, step: int | None = None, log=echo) -> tuple[dict, Path] | tuple[None, None]:
+        """(state, path) of the newest checkpoint that loads, or of the one at `step`; (None, None) when there is
+        none. A damaged newest checkpoint is renamed aside (.damaged, never deleted), said in one line through
+        `log`, and the one before it is used."""
         found = dict(self.checkpoints())
-        if step is not None and step not in found:
-            raise UserError(f"{self.path} has no checkpoint at step {step}; it has {sorted(found)}")
-        if not found:
-            return None, None
-        path = found[step if step is not None else max(found)]
-        return load_checkpoint(path), path
+        if step is not None:
+            if step not in found:
+                raise UserError(f"{self.path} has no checkpoint at step {step}; it has {sorted(found)}")
+            return load_checkpoint(found[step]), found[step]
+        for s in sorted(found, reverse=True):
+            try:
+                return load_checkpoint(found[s]), found[s]
+            except DamagedCheckpoint as e:
+                aside = found[s].with_name(found[s].name + ".damaged")
+                os.replace(found[s], aside)
+                log(f"warning: skipped checkpoint {found[s].name}: {e.reason}; kept aside as {aside.name}")
+        return None, None
 
     def save_checkpoint(self, state: dict, step: int, keep: int) -> Path:
         return save_checkpoint(self.path / "checkpoints", state, step, keep)
@@ -106,7 +147,7 @@ class RunDir:
         return self.samples / "latest.png"
 
     def append_stats(self, row: dict) -> None:
-        with open(self.stats_path, "a") as f:
+        with guard_disk(self.stats_path), open(self.stats_path, "a") as f:  # a torn line is dropped on resume
             f.write(json.dumps(row) + "\n")
         if self.sink is not None:
             self.sink.row(row)
@@ -121,8 +162,11 @@ class RunDir:
 
     def close_tensorboard(self) -> None:
         if self.sink is not None:
-            self.sink.close()
-            self.sink = None
+            sink, self.sink = self.sink, None
+            try:
+                sink.close()
+            except OSError:  # a full disk is reported by the write that met it first
+                pass
 
     def read_stats(self) -> list[dict]:
         if not self.stats_path.exists():
@@ -150,7 +194,7 @@ class RunDir:
     def logger(self, echo=None):
         """log(msg): a timestamped line in log.txt, and `echo(msg)` when given (progress-bar-safe printing)."""
         def log(msg: str) -> None:
-            with open(self.path / "log.txt", "a") as f:
+            with guard_disk(self.path / "log.txt"), open(self.path / "log.txt", "a") as f:
                 f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
             if echo is not None:
                 echo(msg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -16,6 +17,22 @@ from torch import nn
 from torch.distributed import nn as dist_nn
 
 from ..errors import UserError
+
+# how long a collective waits for a silent peer before failing (torch's default is 30 minutes)
+PEER_TIMEOUT_S = 300
+
+
+class PeerLost(UserError):
+    """Another training process died or stopped answering; this one stops too, without a traceback."""
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """A collective that failed because a peer went away (gloo's closed connections, NCCL errors, timeouts)."""
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and any(
+        w in text for w in ("gloo", "nccl", "connection closed", "connection reset", "broken pipe", "timed out"))
 
 
 @dataclass
@@ -48,7 +65,8 @@ def init_distributed(device: torch.device, enabled: bool = True) -> tuple[DistCo
         device = torch.device("cuda", ctx.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                timeout=timedelta(seconds=PEER_TIMEOUT_S))
     return ctx, device
 
 

@@ -6,6 +6,8 @@ trainer writes nothing itself: `run()` hands checkpoints, grids and stats to the
 """
 from __future__ import annotations
 
+import math
+import signal
 import time
 
 import torch
@@ -13,15 +15,17 @@ import torch
 from ..config import TrainConfig
 from ..data import ImageData
 from ..device import autocast, resolve_device, resolve_precision
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..losses import build_loss
 from ..models import build_models, count_parameters
 from ..models.common import ActivationNoise, FastDropout
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
 from .batches import DeviceBatches
-from .distributed import average_, convert_batchnorm, init_distributed, local_batch, wrap
+from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
+from .divergence import diverged, finite, skip_if_not_finite
 from .monitor import CollapseMonitor
+from .signals import StopSignals
 
 
 def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,6 +57,9 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused)
         self.loss = build_loss(cfg)
+        all_fused = all(o.defaults.get("fused") for o in (self.opt_d, self.opt_g))  # found_inf needs fused Adam
+        self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
+        self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
         self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys)
         self.local_batch = local_batch(cfg.batch_size, self.dist)
         self.batches = DeviceBatches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
@@ -114,6 +121,20 @@ class Trainer:
             torch.set_rng_state(rng)
         return note
 
+    def _diverged(self, run: RunDir, log, first: int, what: str = "the losses") -> None:
+        error = diverged(max(first, 1), self.step, run.checkpoints(), what)
+        log(str(error))
+        raise error
+
+    def _stop(self, run: RunDir, signum: int, log, main: bool) -> None:
+        name = signal.Signals(signum).name
+        if main:
+            run.save_checkpoint(self.state(), self.step, self.cfg.keep_checkpoints)
+        msg = (f"stopped by {name} after step {self.step}: checkpoint saved; continue with "
+               f"`acgan train --resume {run.path}`")
+        log(msg)
+        raise Interrupted(signum, msg)
+
     def summary(self) -> str:
         info, cfg = self.data_record, self.cfg
         return (f"{cfg.arch} on {info['dataset']} ({info['num_images']} images, {info['num_classes']} classes, "
@@ -165,6 +186,8 @@ class Trainer:
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
         self.opt_d.zero_grad(set_to_none=True)
         d["loss"].backward()
+        if self.skip_nonfinite:
+            self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
         self.opt_d.step()
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
@@ -173,6 +196,8 @@ class Trainer:
         g = self.loss.generator(g_out, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
+        if self.skip_nonfinite:
+            self.skipped += skip_if_not_finite(self.opt_g, g["loss"])
         self.opt_g.step()
         self.D.requires_grad_(True)
         self.step += 1
@@ -188,35 +213,56 @@ class Trainer:
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
         bar = progress_bar(cfg.steps, "train", "step", initial=self.step, enabled=progress and main)
-        while self.step < cfg.steps:
-            out = self.train_step()
-            sums += torch.stack([out[k].float() for k in keys])
-            count += 1
-            bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                now = time.perf_counter()
-                means = average_(sums / count, self.dist).tolist()  # the one host sync per log interval
-                row = {"step": self.step, **{k: round(v, 5) for k, v in zip(keys, means)},
-                       "step_time_s": round((now - t_last) / count, 5),
-                       "images_per_s": round(count * cfg.batch_size / (now - t_last), 1)}
-                if self.monitor is not None and main and self.step % cfg.monitor_every == 0:
-                    t0 = time.perf_counter()
-                    found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
-                    row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
-                    for c in crossed:
-                        log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "
-                            f"collapsing: recall {found['class_recall'][c]:.2f} and coverage "
-                            f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low; "
-                            f"MS-SSIM {found['class_ms_ssim'][c]:.3f}")
-                if main:
-                    run.append_stats(row)
-                bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
-                                acc_fake=f"{row['acc_fake']:.2f}", img_s=f"{row['images_per_s']:.0f}")
-                sums.zero_()
-                count, t_last = 0, time.perf_counter()
-            if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
-                self.save_grid(run)
-            if main and (self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps):
-                run.save_checkpoint(self.state(), self.step, cfg.keep_checkpoints)
-                log(f"step {self.step}: checkpoint saved")
+        try:
+            with StopSignals() as signals:
+                while self.step < cfg.steps:
+                    out = self.train_step()
+                    values = torch.stack([out[k].float() for k in keys])
+                    sums += torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0) if self.skip_nonfinite else values
+                    count += 1
+                    bar.update(1)
+                    if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                        now = time.perf_counter()
+                        means = average_(sums / count, self.dist).tolist()  # the one host sync per log interval
+                        if not all(math.isfinite(v) for v in means):
+                            self._diverged(run, log, self.step - count + 1)
+                        row = {"step": self.step, **{k: round(v, 5) for k, v in zip(keys, means)},
+                               "step_time_s": round((now - t_last) / count, 5),
+                               "images_per_s": round(count * cfg.batch_size / (now - t_last), 1)}
+                        if self.skip_nonfinite:
+                            row["skipped_steps"] = int(self.skipped.item())
+                            self.skipped.zero_()
+                        if self.monitor is not None and main and self.step % cfg.monitor_every == 0:
+                            t0 = time.perf_counter()
+                            found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
+                            row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
+                            for c in crossed:
+                                log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "
+                                    f"collapsing: recall {found['class_recall'][c]:.2f} and coverage "
+                                    f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low; "
+                                    f"MS-SSIM {found['class_ms_ssim'][c]:.3f}")
+                        if main:
+                            run.append_stats(row)
+                        bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
+                                        acc_fake=f"{row['acc_fake']:.2f}", img_s=f"{row['images_per_s']:.0f}")
+                        sums.zero_()
+                        count, t_last = 0, time.perf_counter()
+                    if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                        self.save_grid(run)
+                    if main and (self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps):
+                        if not finite(list(self.G.state_dict().values()) + list(self.D.state_dict().values())):
+                            self._diverged(run, log, self.step - cfg.checkpoint_every + 1, "the weights")
+                        run.save_checkpoint(self.state(), self.step, cfg.keep_checkpoints)
+                        log(f"step {self.step}: checkpoint saved")
+                    stop = signals.requested(self.dist, self.device)
+                    if stop:
+                        self._stop(run, stop, log, main)
+        except Exception as e:
+            if not (self.dist.active and is_peer_failure(e)):
+                raise
+            msg = (f"rank {self.dist.rank} of {self.dist.world}: lost the other training processes during step "
+                   f"{self.step + 1} ({str(e).splitlines()[0][:100]}); the run stops here: continue from its last "
+                   f"checkpoint with `acgan train --resume {run.path}` (any number of processes)")
+            log(msg)
+            raise PeerLost(msg) from None
         bar.close()

@@ -32,16 +32,21 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     run = RunDir(out)
     ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
     if ctx.is_main:
+        run.check_unlocked()  # --force must not delete a run that a live process trains
         run.prepare(force)
+        run.lock()
     ctx.barrier()
-    trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
-    log = _logger(run, progress, ctx.is_main)
-    if ctx.is_main:
-        run.write(RunRecord(cfg.to_dict(), trainer.data_record))
-        _open_tensorboard(run, trainer)
-        trainer.save_grid(run)
-    log(f"start: {trainer.summary()}")
-    _run(trainer, run, log, progress)
+    try:
+        trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
+        log = _logger(run, progress, ctx.is_main)
+        if ctx.is_main:
+            run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+            _open_tensorboard(run, trainer)
+            trainer.save_grid(run)
+        log(f"start: {trainer.summary()}")
+        _run(trainer, run, log, progress)
+    finally:
+        run.unlock()
     return run.path
 
 
@@ -69,17 +74,28 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
     if device is not None:
         cfg.device = device
     cfg.validate()
-    data = load_training_data(cfg, record.data.get("resolution"))
-    trainer = Trainer(cfg, data, distributed=distributed)
-    if not same_data(record.data, trainer.data_record):
-        raise UserError(f"the data now found for {run.path} differs from the data it was trained on "
-                        "(classes, channels or resolution): point --data-dir at the original data")
+    ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
+    if ctx.is_main:
+        run.lock()
+    try:
+        trainer = Trainer(cfg, load_training_data(cfg, record.data.get("resolution")), distributed=distributed)
+        if not same_data(record.data, trainer.data_record):
+            raise UserError(f"the data now found for {run.path} differs from the data it was trained on "
+                            "(classes, channels or resolution): point --data-dir at the original data")
+        return _resume(run, cfg, trainer, progress)
+    finally:
+        run.unlock()
+
+
+def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool) -> Path:
     main = trainer.dist.is_main
-    if main:
-        run.remove_stale_temp_files()
-    trainer.dist.barrier()
     log = _logger(run, progress, main)
-    state, path = run.load_checkpoint()
+    if main:  # rank 0 cleans up and sets damaged checkpoints aside before any rank reads one
+        run.remove_stale_temp_files()
+        state, path = run.load_checkpoint(log=log)
+    trainer.dist.barrier()
+    if not main:
+        state, path = run.load_checkpoint(log=lambda msg: None)
     if state is not None:
         trainer.load_state(state, str(path))
     if main:
