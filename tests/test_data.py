@@ -186,3 +186,12 @@ def test_mnist_from_torchvision_layout(tmp_path, monkeypatch):
     monkeypatch.setitem(idx_module.DEBIAN_DIRS, "mnist", tmp_path / "none")
     data = load_data(TrainConfig(dataset="mnist", data_dir=str(tmp_path), classes="3,5"), None)
     assert data.class_names == ["3", "5"] and len(data.labels) == 6
+
+
+def test_zero_size_image_named_unless_skipped(folder_data):
+    (folder_data / "frog" / "empty.png").write_bytes(png_header(0, 16))
+    cfg = TrainConfig(dataset="folder", data_dir=str(folder_data))
+    with pytest.raises(UserError, match="empty.png.*--skip-bad-images"):
+        load_data(cfg, None)
+    cfg.skip_bad_images = True
+    assert len(load_data(cfg, None).labels) == 72

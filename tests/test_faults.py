@@ -117,18 +117,17 @@ def nan_at_step(monkeypatch, step):
     monkeypatch.setattr(ACGANLoss, "discriminator", discriminator)
 
 
-def test_divergence_stops_with_the_last_good_checkpoint(tiny_cfg, tmp_path, monkeypatch):
-    import dataclasses
-
-    from acgan.training.divergence import Diverged
-    from acgan.training.session import train
+def test_divergence_stops_with_the_last_good_checkpoint(folder_data, tmp_path, monkeypatch):
     nan_at_step(monkeypatch, 5)
-    with pytest.raises(Diverged, match=r"between steps 5 and 6; the last good checkpoint is ckpt-0000003.pt"):
-        train(dataclasses.replace(tiny_cfg, tensorboard=False), tmp_path / "r", progress=False)
-    run = RunDir(tmp_path / "r")
-    assert [s for s, _ in run.checkpoints()] == [3]  # no checkpoint with NaN weights
-    assert "training diverged" in (tmp_path / "r" / "log.txt").read_text()
-    assert [r["step"] for r in run.read_stats()] == [2, 4]
+    run = tmp_path / "r"
+    args = cli_args(folder_data, run, 6)[:-8] + ["--set", "log_every=2", "--set", "checkpoint_every=3"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+    assert "training diverged: the losses became NaN or infinite between steps 5 and 6; the last good " \
+           "checkpoint is ckpt-0000003.pt (step 3)" in res.output
+    assert [s for s, _ in RunDir(run).checkpoints()] == [3]  # no checkpoint with NaN weights
+    assert "training diverged" in (run / "log.txt").read_text()
+    assert [r["step"] for r in RunDir(run).read_stats()] == [2, 4]
 
 
 def test_nan_policy_skip_leaves_the_step_out(tiny_cfg, tmp_path, monkeypatch):
