@@ -215,3 +215,12 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     for r in d["per_class"]:
         assert r["collapsed"] == all(m in r["fired"] for m in d["validated_measures"])
     assert d["collapsed_classes"] == [r["class"] for r in d["per_class"] if r["collapsed"]]
+
+
+def test_evaluator_trains_on_a_handful_of_steps():
+    """Tiny data and one epoch (a single step) keep a valid learning-rate schedule."""
+    from acgan.evaluation.classifier import train_evaluator
+    x, y = torch.randint(0, 255, (30, 1, 16, 16), dtype=torch.uint8), torch.arange(30) % 3
+    for epochs in (1, 3):
+        _, acc = train_evaluator(x, y, x, y, num_classes=3, epochs=epochs, progress=False)
+        assert 0 <= acc <= 1

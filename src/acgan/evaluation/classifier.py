@@ -83,7 +83,9 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     net = EvalNet(train_x.shape[1], num_classes).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps = epochs * (len(train_x) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    # a fifth of the steps warm up; at least two, so tiny data sets (a few steps in all) keep a valid schedule
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 4),
+                                                pct_start=max(0.2, 2 / max(steps, 4)))
     gen = torch.Generator().manual_seed(seed)
     dev = torch.device("cpu")
     bar = progress_bar(steps, "train classifier", "step", enabled=progress)
