@@ -2,4 +2,15 @@
 from .sampling import load_generator
 
 __version__ = "0.1.0"
-__all__ = ["load_generator", "__version__"]
+
+
+def evaluate(generator, data, out, **options) -> dict:
+    """The paper's evaluation of any class-conditional generator: `generator` is a callable (labels, z) -> images in
+    [-1, 1], or a module with sample(labels, z); `data` a data-set name or a dict of config keys for the real side
+    (e.g. {"dataset": "folder", "data_dir": "cifar10.zip"}); writes OUT/metrics.json and OUT/eval/. Options: z_dim
+    (100), device, and every EvalOptions field (per_class, seed, evaluator, ...)."""
+    from .evaluation.external import evaluate_generator
+    return evaluate_generator(generator, data, out, **options)
+
+
+__all__ = ["load_generator", "evaluate", "__version__"]

@@ -55,6 +55,11 @@ def check(run_dir, evaluator_dir, per_class, seed):
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--dataset", help="For a folder of samples: the data set they imitate (its test split is the real side).")
+@click.option("--data-dir", help="For a folder of samples: the real data's folder, .zip or download folder.")
+@click.option("--classes", help="For a folder of samples: the data's classes they cover (default: all).")
+@click.option("--out", type=click.Path(path_type=Path), help="For a folder of samples: where metrics.json and eval/ "
+              "go (default: FOLDER-eval beside it).")
 @click.option("--evaluator", help="Folder from `acgan train-classifier` (default: evaluators/<data>-<hash>, trained "
               "on first use).")
 @click.option("--per-class", type=click.IntRange(10), default=D.per_class, show_default=True,
@@ -72,16 +77,26 @@ def check(run_dir, evaluator_dir, per_class, seed):
 @click.option("--imagenet-synsets", type=click.Path(exists=True), help="The 1000 ImageNet synsets in class-index "
               "order, one per line.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=D.device, show_default=True)
-def evaluate(run_dir, resolutions, **options):
-    """The paper's analyses for a run: metrics.json and figures in RUN_DIR/eval/."""
+def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
+    """The paper's analyses: of a run (RUN_DIR/metrics.json, RUN_DIR/eval/), or of a folder of samples with one
+    sub-folder per class named like --dataset's classes (OUT/metrics.json, OUT/eval/)."""
     from ..evaluation.evaluate import evaluate as run_evaluation
+    from ..evaluation.external import evaluate_folder
 
     if resolutions:
         try:
             options["resolutions"] = [int(r) for r in resolutions.split(",")]
         except ValueError:
             raise UserError(f"--resolutions expects comma-separated integers, got '{resolutions}'") from None
-    metrics = run_evaluation(run_dir, EvalOptions(**options), log=echo_err)
+    if (Path(run_dir) / "config.json").is_file():
+        metrics = run_evaluation(run_dir, EvalOptions(**options), log=echo_err)
+    elif dataset:
+        data = {"dataset": dataset, "classes": classes, **({"data_dir": data_dir} if data_dir else {})}
+        metrics = evaluate_folder(run_dir, data, EvalOptions(**options), out, log=echo_err)
+        run_dir = Path(metrics["run"])
+    else:
+        raise UserError(f"{run_dir} is not a run directory (no config.json): for a folder of samples, name the data "
+                        "they imitate with --dataset (and --data-dir)")
     res = str(metrics["model_resolution"])
     click.echo(f"accuracy of samples {metrics['discriminability']['generated'][res]['accuracy']:.4f} "
                f"(real {metrics['discriminability']['real'][res]['accuracy']:.4f}); classes below the MS-SSIM "

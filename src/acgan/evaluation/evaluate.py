@@ -8,7 +8,7 @@ from pathlib import Path
 from ..data import load_data
 from ..device import resolve_device
 from ..io import atomic_write_json
-from ..rundir import RunDir
+from ..rundir import RunDir, RunRecord
 from ..sampling import load_generator, sample_classes
 from .classifier import load_evaluator
 from .discriminability import default_resolutions
@@ -37,47 +37,59 @@ class EvalOptions:
     device: str = "auto"
 
 
-def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool = True,
-                progress: bool = True) -> EvalContext:
-    """A run's generator sampled per class, real test images of the same classes, the evaluator: ready for steps."""
-    run = RunDir(run_dir)
-    record = run.read()
-    cfg = run.train_config(record)
+def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, cfg, opts: EvalOptions, out_dir: Path,
+                  log, *, generator=None, stats_paths=(), evaluator=None, imagenet: bool = True) -> EvalContext:
+    """Samples in [-1, 1] of each class (and the generator, when there is one), the real test images of the same
+    classes, the evaluator: ready for steps. `record` describes the samples' data as a run's config.json would."""
     device = resolve_device(opts.device)
-    G = load_generator(run.path, device=str(device))
-    k, res = G.num_classes, record.data["resolution"]
+    k, res = len(class_names), fake.shape[-1]
     evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)
     opts = replace(opts, resolutions=sorted(opts.resolutions or default_resolutions(res)))
     real_all = load_data(cfg, res, split="test")
     real_u8, real_labels = take_per_class(real_all.images, real_all.labels, opts.real_per_class, k, opts.seed)
-    fake, fake_labels = sample_classes(G, list(range(k)), opts.per_class, opts.seed, progress=progress)
     classifier = evaluator
-    if imagenet and all_synsets(G.class_names):  # ImageNet classes: the paper's own network judges them
-        classifier = load_imagenet_inception(G.class_names, opts.imagenet_weights, opts.imagenet_synsets)
-    stats = [g.stats_path for g in run.groups()] if record.split else [run.stats_path]
-    return EvalContext(SampleSet(fake, fake_labels, real_u8, real_labels, G.class_names, opts.seed),
-                       classifier, evaluator, opts, log, generator=G, out_dir=run.eval_dir,
+    if imagenet and all_synsets(class_names):  # ImageNet classes: the paper's own network judges them
+        classifier = load_imagenet_inception(class_names, opts.imagenet_weights, opts.imagenet_synsets)
+    return EvalContext(SampleSet(fake, fake_labels, real_u8, real_labels, list(class_names), opts.seed),
+                       classifier, evaluator, opts, log, generator=generator, out_dir=Path(out_dir),
                        train_images=lambda: load_data(cfg, res).images, real_pool=(real_all.images, real_all.labels),
-                       stats_paths=stats, device=device)
+                       stats_paths=list(stats_paths), device=device)
+
+
+def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool = True,
+                progress: bool = True) -> EvalContext:
+    """A run's generator sampled per class, with everything else build_context adds."""
+    run = RunDir(run_dir)
+    record = run.read()
+    G = load_generator(run.path, device=str(resolve_device(opts.device)))
+    fake, fake_labels = sample_classes(G, list(range(G.num_classes)), opts.per_class, opts.seed, progress=progress)
+    stats = [g.stats_path for g in run.groups()] if record.split else [run.stats_path]
+    return build_context(fake, fake_labels, G.class_names, record, run.train_config(record), opts, run.eval_dir,
+                         log, generator=G, stats_paths=stats, evaluator=evaluator, imagenet=imagenet)
 
 
 def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
     """Every analysis of the paper for one run: RUN_DIR/metrics.json and the figures in RUN_DIR/eval/."""
-    ctx = run_context(run_dir, opts, log)
+    return evaluate_context(run_context(run_dir, opts, log), opts, RunDir(run_dir).path, log)
+
+
+def evaluate_context(ctx: EvalContext, opts: EvalOptions, out: Path, log) -> dict:
+    """Run every step; OUT/metrics.json (the same keys for runs, sample folders and callables)."""
     G, ev = ctx.generator, ctx.domain_evaluator
-    log(f"evaluating {run_dir} at step {G.step}: {opts.per_class} samples per class, evaluator "
-        f"{ev.meta['path']} (test accuracy {ev.meta['test_accuracy']:.4f})")
+    step = getattr(G, "step", None)
+    log(f"evaluating {out}" + (f" at step {step}" if step is not None else "") + f": {ctx.samples.per_class} "
+        f"samples per class, evaluator {ev.meta['path']} (test accuracy {ev.meta['test_accuracy']:.4f})")
     results = run_steps(EVALUATE_STEPS, ctx)
     metrics = {
-        "run": str(run_dir), "step": G.step, "seed": opts.seed, "options": asdict(opts),
+        "run": str(out), "step": step, "seed": opts.seed, "options": asdict(opts),
         "evaluator": {key: ev.meta.get(key) for key in ("path", "dataset", "class_names", "resolution",
                                                          "test_accuracy", "channels")},
-        "class_names": G.class_names, "model_resolution": ctx.samples.resolution,
+        "class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution,
         **{key: results[key] for key in ("discriminability", "diversity", "joint", "class_diversity")},
         "domain_metrics": results["domain_metrics"], "inception": results["inception"],
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    atomic_write_json(RunDir(run_dir).metrics_path, metrics, indent=1)
+    atomic_write_json(RunDir(out).metrics_path, metrics, indent=1)
     return metrics
 
 

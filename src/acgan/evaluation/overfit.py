@@ -81,7 +81,7 @@ def samples_grid(G, columns: int = 10, seed: int = 0) -> torch.Tensor:
 def overfitting_step(ctx: EvalContext) -> None:
     """Nearest training neighbours of one sample per class; with a generator, the grids that need z."""
     s = ctx.samples
-    firsts = s.fake[::s.per_class][:s.num_classes]  # one sample per class
+    firsts = torch.stack([s.fake[s.fake_labels == c][0] for c in range(s.num_classes)])  # one sample per class
     train = ctx.train_images()
     grids = {"nearest_pixel": neighbour_grid(firsts, train, None),
              "nearest_features": neighbour_grid(firsts, train, ctx.domain_evaluator, space="features")}
@@ -90,7 +90,10 @@ def overfitting_step(ctx: EvalContext) -> None:
         grids.update(interpolation_linear=interpolation_grid(G, mode="linear", seed=s.seed),
                      interpolation_slerp=interpolation_grid(G, mode="slerp", seed=s.seed),
                      class_as_style=class_as_style_grid(G, seed=s.seed), samples=samples_grid(G, seed=s.seed))
-    else:
+    else:  # a folder of samples: its first images per class, and no grids that need z
+        grids["samples"] = make_grid(to_zero_one(torch.cat([s.fake[s.fake_labels == c][:10]
+                                                            for c in range(s.num_classes)])), nrow=10, padding=2,
+                                     pad_value=1.0)
         ctx.log("no generator to draw from: latent interpolations and class-as-style grids skipped")
     for name, grid in grids.items():
         save_grid(grid, ctx.out_dir / f"{name}.png")

@@ -1,0 +1,131 @@
+"""Evaluating any class-conditional generator: a folder of samples (one sub-folder per class, as torch-fidelity and
+StudioGAN users write them) or a Python callable `(labels, z) -> images in [-1, 1]` / a module with sample()."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig, from_dict
+from ..data import describe
+from ..data.folder import BadImage, decode_folder, folder_index, open_image
+from ..errors import UserError
+from ..pixels import to_unit
+from ..rundir import RunRecord, data_record
+from ..sampling import sample_classes
+
+MIN_PER_CLASS = 10
+
+
+def data_config(data) -> TrainConfig:
+    """`data` as a data-set name, a dict of config keys or a TrainConfig: the real side of an evaluation."""
+    if isinstance(data, TrainConfig):
+        return data.validate()
+    values = {"dataset": data} if isinstance(data, str) else dict(data)
+    return from_dict(values, where="the data description").validate()
+
+
+def samples_record(cfg: TrainConfig, resolution: int) -> tuple[RunRecord, list[str]]:
+    desc = describe(cfg)
+    return RunRecord(dict(cfg.to_dict(), classes=desc.class_names),
+                     data_record(cfg.dataset, desc.class_names, desc.source_classes, desc.channels, resolution)), \
+        desc.class_names
+
+
+class CallableGenerator:
+    """Any generator behind the interface the steps use: sample(labels, z=None, generator=None) in [-1, 1]."""
+
+    def __init__(self, fn, class_names: list[str], z_dim: int = 100, device: str = "cpu"):
+        self.fn = fn.sample if hasattr(fn, "sample") else fn
+        self.class_names, self.z_dim, self.device, self.step = list(class_names), z_dim, device, None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @torch.no_grad()
+    def sample(self, labels, z=None, generator=None) -> torch.Tensor:
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        if z is None:
+            z = torch.randn(len(labels), self.z_dim, generator=generator)
+        x = self.fn(labels.to(self.device), z.to(self.device))
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or len(x) != len(labels):
+            raise UserError(f"the generator returned {type(x).__name__} {tuple(getattr(x, 'shape', ()))}, not "
+                            f"images [{len(labels)}, C, H, W]: wrap it to return a tensor per asked label")
+        x = x.detach().float().cpu()
+        if not torch.isfinite(x).all() or x.min() < -1.01 or x.max() > 1.01:
+            raise UserError(f"the generator's images span [{x.min():.3g}, {x.max():.3g}], not [-1, 1]: return "
+                            "images scaled to [-1, 1] (x * 2 - 1 for images in [0, 1])")
+        return x.clamp(-1, 1)
+
+
+def generator_samples(G: CallableGenerator, per_class: int, seed: int, channels: int):
+    fake, labels = sample_classes(G, list(range(G.num_classes)), per_class, seed)
+    if fake.shape[1] != channels:
+        raise UserError(f"the generator makes {fake.shape[1]}-channel images and the data has {channels}: "
+                        "convert them in the wrapper")
+    return fake, labels
+
+
+def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images in [-1, 1], labels) from one sub-folder per class, named like the data set's classes ('/' in a class
+    name may be written '_'); every image of one size and the data's channels."""
+    index = folder_index(str(folder), "train")
+    wanted = {n.replace("/", "_"): i for i, n in enumerate(class_names)} | {n: i for i, n in enumerate(class_names)}
+    strangers = [n for n in index.names if n not in wanted]
+    missing = [n for i, n in enumerate(class_names) if not {n, n.replace("/", "_")} & set(index.names)]
+    if strangers or missing:
+        raise UserError(f"the class folders of {folder} do not match the data's classes: "
+                        + (f"unknown {', '.join(strangers[:5])}; " if strangers else "")
+                        + (f"missing {', '.join(missing[:5])}; " if missing else "")
+                        + f"expected one folder per class named {', '.join(class_names)}")
+    order = sorted(range(len(index.names)), key=lambda i: wanted[index.names[i]])
+    sizes, modes = set(), set()
+    for i in order:
+        files = index.images_of(index.names[i])
+        if len(files) < MIN_PER_CLASS:
+            raise UserError(f"class folder '{index.names[i]}' of {folder} has {len(files)} images; the evaluation "
+                            f"needs at least {MIN_PER_CLASS} per class")
+        for path in files:
+            try:
+                img = open_image(index.src.read(path))
+            except BadImage as e:
+                raise UserError(f"cannot use sample '{path}' in {folder}: {e}") from None
+            sizes.add(img.size)
+            modes.add(1 if img.mode in ("L", "1", "I;16", "I") else 3)
+    if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
+        raise UserError(f"the samples in {folder} have sizes {sorted(sizes)[:4]}: give every image one square size")
+    if modes != {channels}:
+        raise UserError(f"the samples in {folder} have {'/'.join(map(str, sorted(modes)))} channels and the data "
+                        f"has {channels}: save them as {'grayscale' if channels == 1 else 'RGB'} images")
+    images, labels = decode_folder(index, order, None, skip_bad=False)
+    return to_unit(images), labels
+
+
+def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
+    """`acgan evaluate FOLDER --dataset ...`: metrics.json and figures in `out` (default: FOLDER-eval beside it)."""
+    from .evaluate import EvalOptions, build_context, evaluate_context
+
+    folder, cfg, opts = Path(folder), data_config(data), opts or EvalOptions()
+    if not folder.exists():
+        raise UserError(f"{folder} does not exist: pass a run directory or a folder of samples")
+    out = Path(out) if out else folder.with_name(folder.name + "-eval")
+    desc = describe(cfg)
+    fake, labels = folder_samples(folder, desc.class_names, desc.channels)
+    record, names = samples_record(cfg, fake.shape[-1])
+    log(f"{len(fake)} samples from {folder}; no generator, so the latent interpolations are skipped")
+    ctx = build_context(fake, labels, names, record, cfg, opts, out / "eval", log)
+    return evaluate_context(ctx, opts, out, log)
+
+
+def evaluate_generator(generator, data, out, *, z_dim: int = 100, device: str = "cpu", log=print, **options) -> dict:
+    """`acgan.evaluate`: any callable (labels, z) -> images in [-1, 1], or a module with sample(labels, z)."""
+    from .evaluate import EvalOptions, build_context, evaluate_context
+
+    cfg, opts = data_config(data), EvalOptions(**options)
+    desc = describe(cfg)
+    G = CallableGenerator(generator, desc.class_names, z_dim, device)
+    fake, labels = generator_samples(G, opts.per_class, opts.seed, desc.channels)
+    record, names = samples_record(cfg, fake.shape[-1])
+    ctx = build_context(fake, labels, names, record, cfg, opts, Path(out) / "eval", log, generator=G)
+    return evaluate_context(ctx, opts, Path(out), log)

@@ -1,0 +1,88 @@
+"""The evaluation of any generator: a folder of samples, a plain callable, a module with sample(); bad layouts."""
+import json
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import acgan
+from acgan.cli import main
+from acgan.errors import UserError
+
+SMALL = ["--per-class", "12", "--real-per-class", "12", "--pairs", "6"]
+KEYS = {"run", "step", "seed", "options", "evaluator", "class_names", "model_resolution", "discriminability",
+        "diversity", "joint", "class_diversity", "domain_metrics", "inception", "created"}
+
+
+def samples_folder(split_data, root, per_class=14, mode=None, size=None):
+    """'Samples' made of real test images, one sub-folder per class."""
+    for c in ("cat", "dog", "frog"):
+        (root / c).mkdir(parents=True)
+        for i, src in enumerate(sorted((split_data / "test" / c).iterdir())[:per_class]):
+            img = Image.open(src)
+            img = img.convert(mode) if mode else img
+            img = img.resize((size, size)) if size and i == 0 else img
+            img.save(root / c / src.name)
+    return root
+
+
+def test_folder_of_samples_end_to_end(split_data, evaluator_dir, tmp_path):
+    folder = samples_folder(split_data, tmp_path / "samples")
+    res = CliRunner().invoke(main, ["evaluate", str(folder), "--dataset", "folder", "--data-dir", str(split_data),
+                                    "--evaluator", str(evaluator_dir), *SMALL])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "samples-eval"
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m) == KEYS and m["step"] is None and m["class_names"] == ["cat", "dog", "frog"]
+    assert m["discriminability"]["generated"]["16"]["accuracy"] == 1.0  # real images, a perfect evaluator
+    assert (out / "eval" / "samples.png").is_file() and not (out / "eval" / "interpolation_linear.png").exists()
+    assert "latent interpolations are skipped" in res.output
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+
+
+def colour_generator(labels, z):
+    """Class c: a flat image of class c's mean colour (as the test data's), varied by z."""
+    base = (40 + 80 * labels.float()) / 127.5 - 1
+    return (base.view(-1, 1, 1, 1) + 0.1 * z[:, :1].view(-1, 1, 1, 1)).expand(-1, 3, 16, 16).clamp(-1, 1)
+
+
+@pytest.mark.parametrize("kind", ["callable", "module"])
+def test_python_generator(split_data, evaluator_dir, tmp_path, kind):
+    class Module(torch.nn.Module):
+        def sample(self, labels, z):
+            return colour_generator(labels, z)
+    gen = colour_generator if kind == "callable" else Module()
+    m = acgan.evaluate(gen, {"dataset": "folder", "data_dir": str(split_data)}, tmp_path / "out", z_dim=8,
+                       evaluator=str(evaluator_dir), per_class=12, real_per_class=12, pairs=6)
+    assert set(m) == KEYS and m["model_resolution"] == 16
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["class_names"] == ["cat", "dog", "frog"]
+    assert (tmp_path / "out" / "eval" / "interpolation_slerp.png").is_file()  # a generator: z analyses too
+
+
+def assert_one_line(res, *fragments):
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output, \
+        res.output
+    for f in fragments:
+        assert f in res.output, res.output
+
+
+def test_bad_sample_folders(split_data, evaluator_dir, tmp_path):
+    def evaluate(folder):
+        return CliRunner().invoke(main, ["evaluate", str(folder), "--dataset", "folder", "--data-dir",
+                                         str(split_data), "--evaluator", str(evaluator_dir), *SMALL])
+    renamed = samples_folder(split_data, tmp_path / "a")
+    shutil.move(renamed / "frog", renamed / "toad")
+    assert_one_line(evaluate(renamed), "do not match", "unknown toad", "missing frog")
+    assert_one_line(evaluate(samples_folder(split_data, tmp_path / "b", per_class=5)), "has 5 images",
+                    "at least 10")
+    assert_one_line(evaluate(samples_folder(split_data, tmp_path / "c", size=20)), "sizes", "one square size")
+    assert_one_line(evaluate(samples_folder(split_data, tmp_path / "d", mode="L")), "1 channels", "RGB")
+    assert_one_line(CliRunner().invoke(main, ["evaluate", str(tmp_path / "d")]), "not a run directory", "--dataset")
+
+
+def test_generator_out_of_range(split_data, tmp_path):
+    with pytest.raises(UserError, match=r"not \[-1, 1\]"):
+        acgan.evaluate(lambda labels, z: torch.full((len(labels), 3, 16, 16), 5.0),
+                       {"dataset": "folder", "data_dir": str(split_data)}, tmp_path / "o", per_class=12)
