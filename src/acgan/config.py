@@ -36,6 +36,7 @@ class TrainConfig:
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
     loss: str = "acgan"             # a name in acgan.losses.LOSSES
+    adversarial: str = "auto"       # source loss: bce (paper) | hinge | auto (the loss's own: acgan bce, others hinge)
     class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
     # --- optimisation ---
@@ -76,6 +77,8 @@ class TrainConfig:
         need(self.precision in ("auto", "fp32", "bf16"),
              f"unknown precision '{self.precision}': use auto, fp32 or bf16")
         need(self.split in ("train", "test"), "split must be 'train' or 'test'")
+        need(self.adversarial in ("auto", "bce", "hinge"), f"adversarial must be auto, bce or hinge, got "
+             f"{self.adversarial!r}")
         need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):

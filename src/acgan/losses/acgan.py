@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from .adversarial import d_source, g_source
 from .registry import register
 
 
@@ -21,19 +22,24 @@ from .registry import register
 class ACGANLoss:
     class_weight: float = 1.0
     real_label: float = 1.0  # < 1: one-sided label smoothing of the source target (not in the paper)
+    adversarial: str = "bce"  # the paper's; "hinge" swaps the source terms only
     # the parts each step reports, in stats.jsonl's column order
     stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
 
     @classmethod
     def from_config(cls, cfg) -> "ACGANLoss":
-        return cls(cfg.class_loss_weight, cfg.real_label)
+        return cls(cfg.class_loss_weight, cfg.real_label, "bce" if cfg.adversarial == "auto" else cfg.adversarial)
+
+    @staticmethod
+    def class_outputs(num_classes: int) -> int:
+        """Units of D's class head."""
+        return num_classes
 
     def discriminator(self, real: tuple, fake: tuple, y_real: torch.Tensor, y_fake: torch.Tensor) -> dict:
         """-(L_S + w L_C) for D, from D's outputs on a real and a generated batch."""
         (src_r, cls_r), (src_f, cls_f) = real, fake
         src_r, cls_r, src_f, cls_f = src_r.float(), cls_r.float(), src_f.float(), cls_f.float()
-        source = (F.binary_cross_entropy_with_logits(src_r, torch.full_like(src_r, self.real_label))
-                  + F.binary_cross_entropy_with_logits(src_f, torch.zeros_like(src_f)))
+        source = d_source(src_r, src_f, self.adversarial, self.real_label)
         cls = F.cross_entropy(cls_r, y_real) + F.cross_entropy(cls_f, y_fake)
         return {"loss": source + self.class_weight * cls, "d_source": source.detach(), "d_class": cls.detach(),
                 "acc_real": (cls_r.argmax(1) == y_real).float().mean().detach(),
@@ -42,6 +48,6 @@ class ACGANLoss:
     def generator(self, fake: tuple, y_fake: torch.Tensor) -> dict:
         """-(L_C - L_S) for G, non-saturating: BCE(D_S(G(z)), real) + w CE(D_C(G(z)), c)."""
         src_f, cls_f = fake[0].float(), fake[1].float()
-        source = F.binary_cross_entropy_with_logits(src_f, torch.ones_like(src_f))
+        source = g_source(src_f, self.adversarial)
         cls = F.cross_entropy(cls_f, y_fake)
         return {"loss": source + self.class_weight * cls, "g_source": source.detach(), "g_class": cls.detach()}

@@ -20,12 +20,15 @@ def default_resolution(arch: str, native: int) -> int:
     return ARCHS[arch].default_resolution(native)
 
 
-def build_models(cfg, channels: int, resolution: int, num_classes: int) -> tuple[Generator, Discriminator]:
+def build_models(cfg, channels: int, resolution: int, num_classes: int,
+                 class_outputs: int | None = None) -> tuple[Generator, Discriminator]:
+    """G for `num_classes` classes, and D whose class head has `class_outputs` units (the loss decides: K for the
+    paper's, 2K for TAC's twin heads or ADC's real/fake classes; default K)."""
     spec = ARCHS[cfg.arch]
     spec.check_resolution(resolution)
     cond = ClassConditioning(num_classes, cfg.conditioning, cfg.embed_dim)
     g = spec.build_generator(cfg, cond, channels, resolution)
-    d = spec.build_discriminator(cfg, channels, resolution, num_classes)
+    d = spec.build_discriminator(cfg, channels, resolution, class_outputs or num_classes)
     init_paper(g, cfg.init_std)
     init_paper(d, cfg.init_std)
     return g, d

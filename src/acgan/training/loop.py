@@ -46,7 +46,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.data_record = data_record(cfg.dataset, data.class_names, data.source_classes, data.channels,
                                        data.resolution, len(data.labels))
-        self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes)
+        self.loss = build_loss(cfg)
+        self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
+                                      self.loss.class_outputs(data.num_classes))
         if self.dist.active and cfg.sync_batchnorm:
             self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -56,7 +58,6 @@ class Trainer:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused)
-        self.loss = build_loss(cfg)
         all_fused = all(o.defaults.get("fused") for o in (self.opt_d, self.opt_g))  # found_inf needs fused Adam
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses

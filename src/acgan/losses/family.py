@@ -1,0 +1,87 @@
+"""Fixes of AC-GAN's loss of intra-class variety (formulas: shared/docs/acgan-family.md), hinge source loss by default.
+
+- acgan-mod (StudioGAN's ACGAN-Mod): D's class head learns from real images only.
+    D: hinge + w CE(C(x_r), y_r)                      G: -s_f + w CE(C(G), y_f)
+- tac (TAC-GAN, Gong et al. 2019): a twin head C_mi learns the class of generated images; G is pushed away from it.
+    D: hinge + w [CE(C(x_r), y_r) + CE(C_mi(G), y_f)]  G: -s_f + w [CE(C(G), y_f) - CE(C_mi(G), y_f)]
+- adc (ADC-GAN, Hou et al. 2022): one 2K-way head; a real image of class y is 2y, a generated one 2y + 1.
+    D: hinge + w [CE(C(x_r), 2 y_r) + CE(C(G), 2 y_f + 1)]  G: -s_f + w [CE(C(G), 2 y_f) - CE(C(G), 2 y_f + 1)]
+D's class head has K units for acgan-mod, 2K for tac ([C | C_mi]) and adc. `adversarial` picks hinge or bce.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch.nn import functional as F
+
+from .adversarial import accuracy, d_source, g_source
+from .registry import register
+
+
+@dataclass
+class _Family:
+    class_weight: float = 1.0
+    adversarial: str = "hinge"
+    real_label: float = 1.0
+    stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
+
+    @classmethod
+    def from_config(cls, cfg):
+        kind = "hinge" if cfg.adversarial == "auto" else cfg.adversarial
+        return cls(cfg.class_loss_weight, kind, cfg.real_label)
+
+    @staticmethod
+    def class_outputs(num_classes: int) -> int:
+        return 2 * num_classes
+
+    def _out(self, prefix: str, source, cls, **stats) -> dict:
+        return {"loss": source + self.class_weight * cls, f"{prefix}_source": source.detach(),
+                f"{prefix}_class": cls.detach(), **stats}
+
+
+@register("acgan-mod", "hinge; D's class head trained on real images only (StudioGAN's ACGAN-Mod)")
+class ACGANModLoss(_Family):
+    @staticmethod
+    def class_outputs(num_classes: int) -> int:
+        return num_classes
+
+    def discriminator(self, real, fake, y_real, y_fake) -> dict:
+        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label),
+                         F.cross_entropy(cls_r, y_real), acc_real=accuracy(cls_r, y_real),
+                         acc_fake=accuracy(cls_f, y_fake))
+
+    def generator(self, fake, y_fake) -> dict:
+        src_f, cls_f = fake[0].float(), fake[1].float()
+        return self._out("g", g_source(src_f, self.adversarial), F.cross_entropy(cls_f, y_fake))
+
+
+@register("tac", "twin auxiliary classifier: a second head learns generated images' classes (TAC-GAN)")
+class TACLoss(_Family):
+    def discriminator(self, real, fake, y_real, y_fake) -> dict:
+        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        k = cls_r.shape[1] // 2
+        cls = F.cross_entropy(cls_r[:, :k], y_real) + F.cross_entropy(cls_f[:, k:], y_fake)
+        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
+                         acc_real=accuracy(cls_r[:, :k], y_real), acc_fake=accuracy(cls_f[:, :k], y_fake))
+
+    def generator(self, fake, y_fake) -> dict:
+        src_f, cls_f = fake[0].float(), fake[1].float()
+        k = cls_f.shape[1] // 2
+        cls = F.cross_entropy(cls_f[:, :k], y_fake) - F.cross_entropy(cls_f[:, k:], y_fake)
+        return self._out("g", g_source(src_f, self.adversarial), cls)
+
+
+@register("adc", "one 2K-way head telling real class y (2y) from generated class y (2y + 1) (ADC-GAN)")
+class ADCLoss(_Family):
+    def discriminator(self, real, fake, y_real, y_fake) -> dict:
+        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        cls = F.cross_entropy(cls_r, 2 * y_real) + F.cross_entropy(cls_f, 2 * y_fake + 1)
+        # accuracy over the K real-class units: what D thinks the class is
+        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
+                         acc_real=accuracy(cls_r[:, 0::2], y_real), acc_fake=accuracy(cls_f[:, 0::2], y_fake))
+
+    def generator(self, fake, y_fake) -> dict:
+        src_f, cls_f = fake[0].float(), fake[1].float()
+        cls = F.cross_entropy(cls_f, 2 * y_fake) - F.cross_entropy(cls_f, 2 * y_fake + 1)
+        return self._out("g", g_source(src_f, self.adversarial), cls)
