@@ -33,6 +33,8 @@ class TrainConfig:
     d_width: int = 64               # dcgan-small base channels of D
     d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
+    spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
+    ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
     loss: str = "acgan"             # a name in acgan.losses.LOSSES
@@ -79,6 +81,8 @@ class TrainConfig:
         need(self.split in ("train", "test"), "split must be 'train' or 'test'")
         need(self.adversarial in ("auto", "bce", "hinge"), f"adversarial must be auto, bce or hinge, got "
              f"{self.adversarial!r}")
+        need(self.spectral_norm in ("none", "d", "g", "both"), "spectral_norm must be none, d, g or both")
+        need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
         need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):

@@ -65,7 +65,7 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
         raise UserError(f"{run.path} has no checkpoints yet: train it first (acgan train) or wait for the first one")
     G, _ = build_models(cfg, info["channels"], info["resolution"], info["num_classes"])
     try:
-        G.load_state_dict(ckpt["G"])
+        G.load_state_dict(ckpt.get("G_ema", ckpt["G"]))  # the averaged generator when the run kept one
     except (RuntimeError, KeyError) as e:
         raise UserError(f"checkpoint {path} does not match {run.config_path} "
                         f"({str(e).splitlines()[0][:120]})") from None

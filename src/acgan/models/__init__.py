@@ -31,7 +31,17 @@ def build_models(cfg, channels: int, resolution: int, num_classes: int,
     d = spec.build_discriminator(cfg, channels, resolution, class_outputs or num_classes)
     init_paper(g, cfg.init_std)
     init_paper(d, cfg.init_std)
+    for net, which in ((g, ("g", "both")), (d, ("d", "both"))):
+        if cfg.spectral_norm in which:
+            add_spectral_norm(net)
     return g, d
+
+
+def add_spectral_norm(net: nn.Module) -> None:
+    """Spectral normalisation (Miyato et al. 2018) on every conv, transposed conv and linear weight of `net`."""
+    for m in list(net.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.utils.parametrizations.spectral_norm(m)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -24,6 +24,7 @@ from ..rundir import RunDir, data_record
 from .batches import DeviceBatches
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
 from .divergence import diverged, finite, skip_if_not_finite
+from .ema import EMA
 from .monitor import CollapseMonitor
 from .signals import StopSignals
 
@@ -54,6 +55,7 @@ class Trainer:
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
+        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
         fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
@@ -145,7 +147,8 @@ class Trainer:
 
     # --- state ---
     def state(self) -> dict:
-        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(),
+        ema = {"G_ema": self.ema.model.state_dict()} if self.ema else {}
+        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
@@ -157,6 +160,8 @@ class Trainer:
             self.D.load_state_dict(ckpt["D"])
             self.opt_g.load_state_dict(ckpt["opt_g"])
             self.opt_d.load_state_dict(ckpt["opt_d"])
+            if self.ema:
+                self.ema.model.load_state_dict(ckpt["G_ema"])
         except (RuntimeError, KeyError, ValueError) as e:
             raise UserError(f"checkpoint {source} does not match the run's config ({str(e).splitlines()[0][:120]}): "
                             "resume with the config.json it was written with") from None
@@ -169,8 +174,13 @@ class Trainer:
     def save_grid(self, run: RunDir) -> None:
         z, labels = fixed_grid_inputs(self.cfg, self.num_classes)
         with autocast(self.device, self.precision):
-            images = self.G.sample(labels, z)
+            images = self.sampler.sample(labels, z)
         run.save_grid(images, self.step, nrow=self.cfg.grid_columns)
+
+    @property
+    def sampler(self):
+        """The generator grids, the monitor and sampling use: the EMA of G when on."""
+        return self.ema.model if self.ema else self.G
 
     # --- one iteration ---
     def train_step(self) -> dict:
@@ -200,6 +210,8 @@ class Trainer:
         if self.skip_nonfinite:
             self.skipped += skip_if_not_finite(self.opt_g, g["loss"])
         self.opt_g.step()
+        if self.ema:
+            self.ema.update(self.G, self.step)
         self.D.requires_grad_(True)
         self.step += 1
         return {"d_loss": d["loss"].detach(), "g_loss": g["loss"].detach(),
@@ -235,7 +247,7 @@ class Trainer:
                             self.skipped.zero_()
                         if self.monitor is not None and main and self.step % cfg.monitor_every == 0:
                             t0 = time.perf_counter()
-                            found, crossed = self.monitor.measure(self.G, autocast(self.device, self.precision))
+                            found, crossed = self.monitor.measure(self.sampler, autocast(self.device, self.precision))
                             row.update(found, monitor_s=round(time.perf_counter() - t0, 4))
                             for c in crossed:
                                 log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "

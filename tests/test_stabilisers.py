@@ -1,0 +1,55 @@
+"""G's EMA (ramp, checkpoints, sampling, bit-identical resume) and spectral norm."""
+import dataclasses
+
+import torch
+from torch import nn
+
+import acgan
+from acgan.config import TrainConfig
+from acgan.models import build_models
+from acgan.rundir import RunDir
+from acgan.training.ema import EMA
+from acgan.training.session import resume, train
+
+
+def test_ema_ramp_and_update_by_hand():
+    live = nn.Linear(2, 1)
+    ema = EMA(live, decay=0.99)
+    assert ema.beta(0) == 0.1 and ema.beta(90) == 0.91 and ema.beta(10_000) == 0.99
+    before = ema.model.weight.clone()
+    with torch.no_grad():
+        live.weight.add_(1.0)
+    ema.update(live, step=0)  # beta 0.1: 10% old, 90% new
+    assert torch.allclose(ema.model.weight, 0.1 * before + 0.9 * live.weight)
+    assert not ema.model.weight.requires_grad
+
+
+def test_ema_in_training_sampling_and_resume(tiny_cfg, tmp_path):
+    cfg = dataclasses.replace(tiny_cfg, ema_decay=0.999, tensorboard=False)
+    straight = train(dataclasses.replace(cfg, steps=8, checkpoint_every=4), tmp_path / "a", progress=False)
+    split = train(dataclasses.replace(cfg, steps=4, checkpoint_every=4), tmp_path / "b", progress=False)
+    resume(split, steps=8, progress=False)
+    a, b = RunDir(straight).load_checkpoint()[0], RunDir(split).load_checkpoint()[0]
+    for key in ("G", "G_ema", "D"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key  # bit-identical resume, EMA included
+    assert any(not torch.equal(a["G"][k], a["G_ema"][k]) for k in a["G"] if a["G"][k].is_floating_point())
+    G = acgan.load_generator(straight)  # sampling uses the average
+    assert all(torch.equal(G.state_dict()[k], a["G_ema"][k]) for k in a["G_ema"])
+
+
+def test_spectral_norm_bounds_the_weights(tiny_cfg, tmp_path):
+    g, d = build_models(TrainConfig(arch="dcgan-small", spectral_norm="d"), 1, 28, 10)
+    sn = [m for m in d.modules() if nn.utils.parametrize.is_parametrized(m, "weight")]
+    assert len(sn) == 3 and not any(nn.utils.parametrize.is_parametrized(m) for m in g.modules())
+    d.train()
+    for _ in range(20):  # power iterations run in training forward passes
+        d(torch.randn(4, 1, 28, 28))
+    w = d.heads.linear.weight
+    assert abs(torch.linalg.matrix_norm(w, ord=2).item() - 1.0) < 0.05
+    cfg = dataclasses.replace(tiny_cfg, spectral_norm="both", tensorboard=False)
+    straight = train(dataclasses.replace(cfg, steps=6, checkpoint_every=3), tmp_path / "a", progress=False)
+    split = train(dataclasses.replace(cfg, steps=3, checkpoint_every=3), tmp_path / "b", progress=False)
+    resume(split, steps=6, progress=False)
+    a, b = RunDir(straight).load_checkpoint()[0], RunDir(split).load_checkpoint()[0]
+    assert all(torch.equal(a["D"][k], b["D"][k]) for k in a["D"])  # u, v of the power iteration included
+    assert acgan.load_generator(straight).sample(torch.tensor([0, 1])).shape == (2, 3, 16, 16)
