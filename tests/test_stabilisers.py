@@ -53,3 +53,44 @@ def test_spectral_norm_bounds_the_weights(tiny_cfg, tmp_path):
     a, b = RunDir(straight).load_checkpoint()[0], RunDir(split).load_checkpoint()[0]
     assert all(torch.equal(a["D"][k], b["D"][k]) for k in a["D"])  # u, v of the power iteration included
     assert acgan.load_generator(straight).sample(torch.tensor([0, 1])).shape == (2, 3, 16, 16)
+
+
+def test_translation_by_hand():
+    from acgan.training.augment import translation
+    x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).view(2, 1, 8, 8) + 1
+    torch.manual_seed(3)
+    out = translation(x)
+    torch.manual_seed(3)  # the same draws, read back: shift of 1/8 of 8 px = up to 1 px
+    dy = torch.randint(-1, 2, (2, 1, 1)).flatten().tolist()
+    dx = torch.randint(-1, 2, (2, 1, 1)).flatten().tolist()
+    for n in range(2):
+        for i in range(8):
+            for j in range(8):
+                si, sj = i + dy[n], j + dx[n]
+                want = x[n, 0, si, sj] if 0 <= si < 8 and 0 <= sj < 8 else 0.0
+                assert out[n, 0, i, j] == want
+
+
+def test_cutout_and_color():
+    from acgan.training.augment import color, cutout, diff_augment
+    x = torch.ones(64, 3, 16, 16, requires_grad=True)
+    out = cutout(x)
+    zeroed = (out[:, 0] == 0).flatten(1).sum(1)
+    assert zeroed.max() <= 64 and zeroed.min() >= 16  # an 8x8 square, partly off the image at most by half a side
+    assert torch.equal((out == 0).all(1), (out[:, :1] == 0).squeeze(1))  # the same square in every channel
+    y = diff_augment(x, ["color", "translation", "cutout"])
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0  # differentiable, so G learns through it
+    assert color(torch.zeros(4, 3, 4, 4)).shape == (4, 3, 4, 4)
+
+
+def test_d_steps_and_diffaugment_train(tiny_cfg, tmp_path, monkeypatch):
+    from acgan.training.batches import DeviceBatches
+    seen, real_get = [], DeviceBatches.get
+    monkeypatch.setattr(DeviceBatches, "get", lambda self, i: seen.append(i) or real_get(self, i))
+    cfg = dataclasses.replace(tiny_cfg, d_steps=2, diffaugment="color,translation,cutout", tensorboard=False,
+                              steps=3, checkpoint_every=3)
+    run = train(cfg, tmp_path / "r", progress=False)
+    assert seen == [0, 1, 2, 3, 4, 5]  # two real batches per step, never reused
+    state = RunDir(run).load_checkpoint()[0]
+    assert state["opt_d"]["state"][0]["step"].item() == 6 and state["opt_g"]["state"][0]["step"].item() == 3

@@ -34,6 +34,8 @@ class TrainConfig:
     d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
+    diffaugment: str = ""           # DiffAugment policies for both players' D passes: color,translation,cutout
+    d_steps: int = 1                # D updates per G update (each on its own real batch)
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
@@ -82,9 +84,12 @@ class TrainConfig:
         need(self.adversarial in ("auto", "bce", "hinge"), f"adversarial must be auto, bce or hinge, got "
              f"{self.adversarial!r}")
         need(self.spectral_norm in ("none", "d", "g", "both"), "spectral_norm must be none, d, g or both")
+        bad = [p for p in self.diffaugment.split(",") if p.strip() and p.strip() not in
+               ("color", "translation", "cutout")]
+        need(not bad, f"unknown DiffAugment policy {', '.join(bad)}: use color, translation, cutout")
         need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
         need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
-        for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every",
+        for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",
                      "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
                  f"{name} must be a positive integer, got {getattr(self, name)!r}")

@@ -21,6 +21,7 @@ from ..models import build_models, count_parameters
 from ..models.common import ActivationNoise, FastDropout
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
+from .augment import diff_augment, parse_policy
 from .batches import DeviceBatches
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
 from .divergence import diverged, finite, skip_if_not_finite
@@ -56,6 +57,7 @@ class Trainer:
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self.augment_policy = parse_policy(cfg.diffaugment)
         fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
@@ -183,27 +185,39 @@ class Trainer:
         return self.ema.model if self.ema else self.G
 
     # --- one iteration ---
-    def train_step(self) -> dict:
+    def _d_step(self, batch: int, keep_graph: bool):
+        """One D update on real batch `batch` and a fresh generated batch; returns (stats, fake, labels)."""
         cfg, dev = self.cfg, self.device
-        x_real, y_real = self.batches.get(self.step)
+        x_real, y_real = self.batches.get(batch)
         # noise and labels for the global batch (the same on every rank), then this rank's rows
         z = torch.randn(cfg.batch_size, cfg.z_dim, device=dev)
         y_fake = torch.randint(0, self.num_classes, (cfg.batch_size,), device=dev)
         lo = self.dist.rank * self.local_batch
         z, y_fake = z[lo:lo + self.local_batch], y_fake[lo:lo + self.local_batch]
+        with autocast(dev, self.precision), torch.set_grad_enabled(keep_graph):
+            fake = self.g_forward(z, y_fake)  # only the last D step's fakes need G's graph, for G's step
         with autocast(dev, self.precision):
-            fake = self.g_forward(z, y_fake)
-            d_real, d_fake = self.d_forward(x_real), self.d_forward(fake.detach())
+            d_real, d_fake = self.d_forward(self.augment(x_real)), self.d_forward(self.augment(fake.detach()))
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
         self.opt_d.zero_grad(set_to_none=True)
         d["loss"].backward()
         if self.skip_nonfinite:
             self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
         self.opt_d.step()
+        return d, fake, y_fake
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.augment_policy) if self.augment_policy else x
+
+    def train_step(self) -> dict:
+        """`d_steps` D updates (real batches d_steps * step + i), then one G update on the last generated batch."""
+        dev, n = self.device, self.cfg.d_steps
+        for i in range(n):
+            d, fake, y_fake = self._d_step(n * self.step + i, keep_graph=i == n - 1)
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
-            g_out = self.d_frozen(fake)
+            g_out = self.d_frozen(self.augment(fake))
         g = self.loss.generator(g_out, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
