@@ -94,3 +94,25 @@ def test_d_steps_and_diffaugment_train(tiny_cfg, tmp_path, monkeypatch):
     assert seen == [0, 1, 2, 3, 4, 5]  # two real batches per step, never reused
     state = RunDir(run).load_checkpoint()[0]
     assert state["opt_d"]["state"][0]["step"].item() == 6 and state["opt_g"]["state"][0]["step"].item() == 3
+
+
+def test_truncation_is_a_truncated_normal_not_a_rescaled_one():
+    from acgan.sampling import noise
+    gen = torch.Generator().manual_seed(0)
+    z = noise(20_000, 8, gen, truncation=0.5)
+    assert z.abs().max() <= 0.5
+    assert (z.abs() > 0.45).float().mean() > 0.05  # mass near the bounds: N(0, 1) cut, not N(0, 1) * 0.5
+    assert abs(z.std().item() - 0.2897) < 0.01  # std of N(0, 1) truncated to [-0.5, 0.5]
+    plain = noise(4, 8, torch.Generator().manual_seed(1))
+    assert torch.equal(plain, torch.randn(4, 8, generator=torch.Generator().manual_seed(1)))
+
+
+def test_sample_with_truncation(tiny_cfg, tmp_path):
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    run = train(dataclasses.replace(tiny_cfg, tensorboard=False), tmp_path / "r", progress=False)
+    res = CliRunner().invoke(main, ["sample", str(run), "--truncation", "0.7", "--out", str(tmp_path / "t.png")])
+    assert res.exit_code == 0 and (tmp_path / "t.png").is_file()
+    res = CliRunner().invoke(main, ["sample", str(run), "--truncation", "0", "--out", str(tmp_path / "u.png")])
+    assert res.exit_code == 2 and "must be positive" in res.output

@@ -75,27 +75,40 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
 
 
 @torch.no_grad()
-def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: bool = False):
+def noise(n: int, z_dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
+    """N(0, 1) noise [n, z_dim]; with `truncation` t, a normal truncated to [-t, t] (values outside are redrawn,
+    not rescaled: the truncation trick as BigGAN defines it)."""
+    if truncation is None:
+        return torch.randn(n, z_dim, generator=generator)
+    return torch.nn.init.trunc_normal_(torch.empty(n, z_dim), 0.0, 1.0, -truncation, truncation, generator=generator)
+
+
+def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: bool = False,
+                   truncation: float | None = None):
     """(images [-1, 1] on the CPU, labels): `per_class` samples of each class in `classes`, in that order, from one
     noise stream seeded by `seed` (the same images whatever the caller)."""
     gen = torch.Generator().manual_seed(seed)
     labels = torch.tensor(classes, dtype=torch.long).repeat_interleave(per_class)
     bar, chunks = progress_bar(len(labels), "sampling", "img", enabled=progress), []
     for chunk in labels.split(CHUNK):
-        chunks.append(G.sample(chunk, generator=gen).cpu())
+        chunks.append(G.sample(chunk, z=noise(len(chunk), G.z_dim, gen, truncation)).cpu())
         bar.update(len(chunk))
     bar.close()
     return torch.cat(chunks), labels
 
 
-def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force: bool = False) -> Path:
+def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force: bool = False,
+              truncation: float | None = None) -> Path:
     """A grid PNG (out ends in .png: one row per class) or a folder of PNGs (<class>/<n>.png)."""
     from torchvision.utils import save_image
 
     out = Path(out)
     if out.exists() and not force:
         raise UserError(f"{out} already exists: choose another --out or pass --force")
-    images, labels = sample_classes(G, resolve_classes(classes, G.class_names), per_class, seed)
+    if truncation is not None and truncation <= 0:
+        raise UserError(f"--truncation must be positive, got {truncation}")
+    images, labels = sample_classes(G, resolve_classes(classes, G.class_names), per_class, seed,
+                                    truncation=truncation)
     if out.suffix.lower() == ".png":
         atomic_save_image(images, out, nrow=per_class)
         return out

@@ -74,11 +74,12 @@ def train(preset, overrides, out, resume, force, quiet, classes_per_model, group
 @click.option("--step", type=int, help="Checkpoint step (default: the newest).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-def sample(run_dir, classes, per_class, out, seed, step, device, force):
+@click.option("--truncation", type=float, help="Truncation trick: noise from a normal truncated to [-T, T].")
+def sample(run_dir, classes, per_class, out, seed, step, device, force, truncation):
     """Sample a trained run: a grid with one row per class, or one PNG per image."""
     from ..device import resolve_device
     from ..sampling import load_generator, sample_to
 
     G = load_generator(run_dir, device=str(resolve_device(device)), step=step)
-    path = sample_to(G, out, classes, per_class, seed, force=force)
+    path = sample_to(G, out, classes, per_class, seed, force=force, truncation=truncation)
     click.echo(f"wrote {path} (step {G.step})")
