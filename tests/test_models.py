@@ -104,3 +104,27 @@ def test_dropout_and_noise_follow_their_generator():
     state = torch.get_rng_state()
     drop(x), noise(x)
     assert torch.equal(state, torch.get_rng_state())  # the global RNG is left alone
+
+
+@pytest.mark.parametrize("res,channels", [(28, 1), (32, 3)])
+def test_resnet_pair(res, channels):
+    cfg = TrainConfig(arch="resnet", g_width=8, d_width=8, embed_dim=16)
+    g, d = build_models(cfg, channels, res, 10, class_outputs=20)
+    z, y = torch.randn(4, 100), torch.tensor([0, 3, 9, 3])
+    x = g(z, y)
+    assert x.shape == (4, channels, res, res) and x.abs().max() <= 1
+    src, cls = d(x)
+    assert src.shape == (4,) and cls.shape == (4, 20)  # the head width the loss asks for
+    assert g.ups == (3 if res == 32 else 2) and g.embed.num_embeddings == 10
+    # conditional BatchNorm: the class changes the output for the same z
+    g.eval()
+    assert not torch.allclose(g(z[:1], torch.tensor([0])), g(z[:1], torch.tensor([5])))
+    downs = [b for b in d.features if hasattr(b, "down")]
+    assert [b.down for b in downs] == [True, True, False, False]
+
+
+def test_resnet_width_scales_parameters():
+    from acgan.models import count_parameters
+    small = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8), 3, 32, 10)
+    large = build_models(TrainConfig(arch="resnet", g_width=32, d_width=32), 3, 32, 10)
+    assert count_parameters(large[0]) > 8 * count_parameters(small[0])

@@ -30,7 +30,8 @@ class TrainConfig:
     conditioning: str = "onehot"    # "onehot" (paper) or "embedding" (learned, concatenated with z)
     embed_dim: int = 50             # only for conditioning = "embedding"
     g_width: int = 64               # dcgan-small base channels of G
-    d_width: int = 64               # dcgan-small base channels of D
+    d_width: int = 64               # dcgan-small base channels of D (resnet: 4 * d_width channels)
+    resnet_d_blocks: int = 4        # resnet: D's residual blocks (the first two downsample)
     d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
@@ -90,7 +91,7 @@ class TrainConfig:
         need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
         need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",
-                     "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
+                     "resnet_d_blocks", "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
                  f"{name} must be a positive integer, got {getattr(self, name)!r}")
         for name in ("lr_g", "lr_d", "init_std"):

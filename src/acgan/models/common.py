@@ -114,7 +114,27 @@ def g_up(c_in: int, c_out: int, *, kernel: int, last: bool = False) -> list:
     return [conv, nn.Tanh()] if last else [conv, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-class Generator(nn.Module):
+class Sampling:
+    """What every generator offers: sample(labels, z=None, generator=None) -> images in [-1, 1], in eval mode.
+    Needs `z_dim` and a forward(z, labels)."""
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, z: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images in [-1, 1] for `labels` (LongTensor [N]); fresh N(0, 1) noise unless `z` is given."""
+        device = next(self.parameters()).device
+        labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+        if z is None:
+            z = torch.randn(len(labels), self.z_dim, generator=generator, device="cpu").to(device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self(z.to(device), labels).float()
+        finally:
+            self.train(was_training)
+
+
+class Generator(Sampling, nn.Module):
     """G(z, c): conditioning -> Linear to (channels, start, start) -> a stack of upsampling layers."""
 
     def __init__(self, cond: ClassConditioning, z_dim: int, start_channels: int, start_size: int,
@@ -137,21 +157,6 @@ class Generator(nn.Module):
         if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
         return self.body(h)
-
-    @torch.no_grad()
-    def sample(self, labels: torch.Tensor, z: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images in [-1, 1] for `labels` (LongTensor [N]); fresh N(0, 1) noise unless `z` is given."""
-        device = self.fc.weight.device
-        labels = torch.as_tensor(labels, dtype=torch.long, device=device)
-        if z is None:
-            z = torch.randn(len(labels), self.z_dim, generator=generator, device="cpu").to(device)
-        was_training = self.training
-        self.eval()
-        try:
-            return self(z.to(device), labels).float()
-        finally:
-            self.train(was_training)
 
 
 class Discriminator(nn.Module):
