@@ -67,7 +67,20 @@ def test_loss_matches_its_formula(name, part):
 
 
 def test_class_head_widths():
-    assert [LOSSES[n].class_outputs(10) for n in ("acgan", "acgan-mod", "tac", "adc")] == [10, 10, 20, 20]
+    assert [LOSSES[n].class_outputs(10) for n in ("acgan", "acgan-mod", "tac", "adc", "projection")] == \
+        [10, 10, 20, 20, 10]
+
+
+def test_projection_by_hand():
+    d = run("projection", "d")
+    proj_r = [r[y] for r, y in zip(CLS_R, Y_R)]
+    proj_f = [r[y] for r, y in zip(CLS_F, Y_F)]
+    want = hinge_d([s + p for s, p in zip(SRC_R, proj_r)], [s + p for s, p in zip(SRC_F, proj_f)])
+    assert math.isclose(d["loss"].item(), want, rel_tol=1e-6)
+    g = run("projection", "g")
+    assert math.isclose(g["loss"].item(), -mean([s + p for s, p in zip(SRC_F, proj_f)]), rel_tol=1e-6)
+    g_r, g_f = grads("projection", "d")  # only the asked class's unit carries the projection
+    assert g_r[1, Y_R[1]] != 0 and g_r[1, 1 - Y_R[1]] == 0  # (real image 0 is past the hinge margin)
 
 
 def grads(name, part):
@@ -109,7 +122,7 @@ def test_adc_and_acgan_mod_heads():
     assert grads("acgan-mod", "g")[1].abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", ["acgan-mod", "tac", "adc"])
+@pytest.mark.parametrize("name", ["acgan-mod", "tac", "adc", "projection"])
 def test_each_family_loss_trains(name, tiny_cfg, tmp_path):
     import dataclasses
 

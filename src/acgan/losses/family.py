@@ -85,3 +85,32 @@ class ADCLoss(_Family):
         src_f, cls_f = fake[0].float(), fake[1].float()
         cls = F.cross_entropy(cls_f, 2 * y_fake) - F.cross_entropy(cls_f, 2 * y_fake + 1)
         return self._out("g", g_source(src_f, self.adversarial), cls)
+
+
+@register("projection", "projection discriminator (Miyato & Koyama 2018): no classifier, D(x, y) = s(x) + e(y)^T h")
+class ProjectionLoss(_Family):
+    """D's class head is the projection: its logit for class y is e(y)^T h (+ a per-class bias), so
+    D(x, y) = source logit + class logit of y, trained with the hinge (or BCE) loss alone; there is no CE term.
+    d_class / g_class report the projection term's mean; acc_* are D's argmax over the projections."""
+
+    @staticmethod
+    def class_outputs(num_classes: int) -> int:
+        return num_classes
+
+    @staticmethod
+    def _joint(out, y):
+        src, cls = out[0].float(), out[1].float()
+        proj = cls.gather(1, y[:, None]).squeeze(1)
+        return src + proj, proj, cls
+
+    def discriminator(self, real, fake, y_real, y_fake) -> dict:
+        d_r, p_r, cls_r = self._joint(real, y_real)
+        d_f, p_f, cls_f = self._joint(fake, y_fake)
+        source = d_source(d_r, d_f, self.adversarial, self.real_label)
+        return {"loss": source, "d_source": source.detach(), "d_class": (p_r.mean() - p_f.mean()).detach(),
+                "acc_real": accuracy(cls_r, y_real), "acc_fake": accuracy(cls_f, y_fake)}
+
+    def generator(self, fake, y_fake) -> dict:
+        d_f, p_f, _ = self._joint(fake, y_fake)
+        source = g_source(d_f, self.adversarial)
+        return {"loss": source, "g_source": source.detach(), "g_class": p_f.mean().detach()}
