@@ -79,7 +79,8 @@ def test_bad_sample_folders(split_data, evaluator_dir, tmp_path):
                     "at least 10")
     assert_one_line(evaluate(samples_folder(split_data, tmp_path / "c", size=20)), "sizes", "one square size")
     assert_one_line(evaluate(samples_folder(split_data, tmp_path / "d", mode="L")), "1 channels", "RGB")
-    assert_one_line(CliRunner().invoke(main, ["evaluate", str(tmp_path / "d")]), "not a run directory", "--dataset")
+    assert_one_line(CliRunner().invoke(main, ["evaluate", str(tmp_path / "d")]), "not an acgan run directory",
+                    "--dataset")
 
 
 def test_generator_out_of_range(split_data, tmp_path):

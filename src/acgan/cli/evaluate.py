@@ -95,8 +95,8 @@ def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
         metrics = evaluate_folder(run_dir, data, EvalOptions(**options), out, log=echo_err)
         run_dir = Path(metrics["run"])
     else:
-        raise UserError(f"{run_dir} is not a run directory (no config.json): for a folder of samples, name the data "
-                        "they imitate with --dataset (and --data-dir)")
+        raise UserError(f"{run_dir} is not an acgan run directory (no config.json): pass a run's --out folder, or for "
+                        "a folder of samples name the data they imitate with --dataset (and --data-dir)")
     res = str(metrics["model_resolution"])
     click.echo(f"accuracy of samples {metrics['discriminability']['generated'][res]['accuracy']:.4f} "
                f"(real {metrics['discriminability']['real'][res]['accuracy']:.4f}); classes below the MS-SSIM "
