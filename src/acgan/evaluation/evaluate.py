@@ -18,7 +18,7 @@ from .pipeline import EvalContext, SampleSet, run_steps, take_per_class
 
 EVALUATE_STEPS = ["discriminability", "diversity", "joint", "class_diversity", "domain_metrics", "inception",
                   "overfitting", "figures"]
-CHECK_STEPS = ["quality", "class_diversity"]
+CHECK_STEPS = ["class_diversity", "quality"]
 
 
 @dataclass

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from ..config import TrainConfig, from_dict
+from ..config import TrainConfig, assemble
 from ..data import describe
-from ..data.folder import BadImage, decode_folder, folder_index, open_image
+from ..data.folder import GRAYSCALE_MODES, BadImage, decode_folder, folder_index, open_image
 from ..errors import UserError
 from ..pixels import to_unit
 from ..rundir import RunRecord, data_record
@@ -21,8 +21,7 @@ def data_config(data) -> TrainConfig:
     """`data` as a data-set name, a dict of config keys or a TrainConfig: the real side of an evaluation."""
     if isinstance(data, TrainConfig):
         return data.validate()
-    values = {"dataset": data} if isinstance(data, str) else dict(data)
-    return from_dict(values, where="the data description").validate()
+    return assemble(None, {"dataset": data} if isinstance(data, str) else dict(data))
 
 
 def samples_record(cfg: TrainConfig, resolution: int) -> tuple[RunRecord, list[str]]:
@@ -92,7 +91,7 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
             except BadImage as e:
                 raise UserError(f"cannot use sample '{path}' in {folder}: {e}") from None
             sizes.add(img.size)
-            modes.add(1 if img.mode in ("L", "1", "I;16", "I") else 3)
+            modes.add(1 if img.mode in GRAYSCALE_MODES else 3)
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
         raise UserError(f"the samples in {folder} have sizes {sorted(sizes)[:4]}: give every image one square size")
     if modes != {channels}:

@@ -20,7 +20,11 @@ def quality_step(ctx: EvalContext) -> dict:
     k = s.num_classes
     logits, feats, _, real_feats = ctx.features()
     correct = logits.argmax(1) == s.fake_labels
-    ms = class_ms_ssim(s.fake, s.fake_labels, k, ctx.options.pairs, s.seed) if s.resolution >= MIN_SIZE else None
+    ms = None
+    if "class_diversity" in ctx.results:  # the same pairs, already measured there
+        ms = [{"mean": r["ms_ssim"]} for r in ctx.results["class_diversity"]["per_class"] if "ms_ssim" in r] or None
+    elif s.resolution >= MIN_SIZE:
+        ms = class_ms_ssim(s.fake, s.fake_labels, k, ctx.options.pairs, s.seed)
     rows = []
     for c in range(k):
         div_fake = mean_pairwise_distance(feats[s.fake_labels == c])

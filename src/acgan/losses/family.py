@@ -18,6 +18,11 @@ from .adversarial import accuracy, d_source, g_source
 from .registry import register
 
 
+def _floats(out: tuple) -> tuple:
+    """D's (source, class) logits in fp32: losses are scored in fp32 under bf16 autocast."""
+    return out[0].float(), out[1].float()
+
+
 @dataclass
 class _Family:
     class_weight: float = 1.0
@@ -46,7 +51,7 @@ class ACGANModLoss(_Family):
         return num_classes
 
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
-        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
         return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label),
                          F.cross_entropy(cls_r, y_real), acc_real=accuracy(cls_r, y_real),
                          acc_fake=accuracy(cls_f, y_fake))
@@ -59,7 +64,7 @@ class ACGANModLoss(_Family):
 @register("tac", "twin auxiliary classifier: a second head learns generated images' classes (TAC-GAN)")
 class TACLoss(_Family):
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
-        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
         k = cls_r.shape[1] // 2
         cls = F.cross_entropy(cls_r[:, :k], y_real) + F.cross_entropy(cls_f[:, k:], y_fake)
         return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
@@ -75,7 +80,7 @@ class TACLoss(_Family):
 @register("adc", "one 2K-way head telling real class y (2y) from generated class y (2y + 1) (ADC-GAN)")
 class ADCLoss(_Family):
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
-        (src_r, cls_r), (src_f, cls_f) = [(s.float(), c.float()) for s, c in (real, fake)]
+        (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
         cls = F.cross_entropy(cls_r, 2 * y_real) + F.cross_entropy(cls_f, 2 * y_fake + 1)
         # accuracy over the K real-class units: what D thinks the class is
         return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
