@@ -67,8 +67,8 @@ def test_loss_matches_its_formula(name, part):
 
 
 def test_class_head_widths():
-    assert [LOSSES[n].class_outputs(10) for n in ("acgan", "acgan-mod", "tac", "adc", "projection")] == \
-        [10, 10, 20, 20, 10]
+    assert [LOSSES[n].class_outputs(10) for n in ("acgan", "acgan-mod", "tac", "adc", "projection", "reacgan")] == \
+        [10, 10, 20, 20, 10, 512]
 
 
 def test_projection_by_hand():
@@ -122,7 +122,7 @@ def test_adc_and_acgan_mod_heads():
     assert grads("acgan-mod", "g")[1].abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", ["acgan-mod", "tac", "adc", "projection"])
+@pytest.mark.parametrize("name", ["acgan-mod", "tac", "adc", "projection", "reacgan"])
 def test_each_family_loss_trains(name, tiny_cfg, tmp_path):
     import dataclasses
 
@@ -132,3 +132,68 @@ def test_each_family_loss_trains(name, tiny_cfg, tmp_path):
     state = RunDir(run).load_checkpoint()[0]
     assert state["D"]["heads.linear.weight"].shape[0] == 1 + LOSSES[name].class_outputs(3)
     assert all(torch.isfinite(v).all() for v in state["G"].values())
+
+
+def _unit(v):
+    n = math.sqrt(sum(x * x for x in v))
+    return [x / n for x in v]
+
+
+def _dot(a, b):
+    return sum(x * y for x, y in zip(a, b))
+
+
+def test_reacgan_d2d_ce_by_hand(monkeypatch):
+    """D2D-CE on 3-d features: the positive is the margin-clipped cosine to the sample's proxy, the negatives are the
+    margin-clipped cosines to other-class samples only (a same-class pair is left out)."""
+    from acgan.losses import reacgan
+    monkeypatch.setattr(reacgan, "PROJECTION_DIM", 3)
+    feats = [[1.0, 0.2, -0.5], [0.1, 0.9, 0.3], [0.8, 0.4, -0.2], [-0.3, 0.5, 1.0]]
+    proxies = [[0.9, 0.1, 0.0], [0.0, 1.0, 0.4]]
+    labels = [0, 1, 0, 1]
+    f = [_unit(v) for v in feats]
+    v = [_unit(p) for p in proxies]
+    m_p, m_n, tau = 0.98, 0.02, 0.5
+    terms = []
+    for i, yi in enumerate(labels):
+        pos = math.exp(min(_dot(f[i], v[yi]) - m_p, 0) / tau)
+        neg = sum(math.exp(max(_dot(f[i], f[j]) - m_n, 0) / tau) for j, yj in enumerate(labels) if yj != yi)
+        terms.append(-math.log(pos / (pos + neg)))
+    cls_out = torch.tensor([fi + [_dot(fi, vk) for vk in v] for fi in f])
+    got = reacgan.d2d_ce(cls_out, torch.tensor(labels), m_p, m_n, tau)
+    assert math.isclose(got.item(), mean(terms), rel_tol=1e-6)
+    src_r, src_f = [0.5, -0.2, 1.4, 0.1], [-0.3, 0.8, -1.5, 0.0]
+    loss = build_loss(TrainConfig(loss="reacgan", class_loss_weight=0.5))
+    d = loss.discriminator((torch.tensor(src_r), cls_out), (torch.tensor(src_f), cls_out), torch.tensor(labels),
+                           torch.tensor(labels))
+    assert math.isclose(d["loss"].item(), hinge_d(src_r, src_f) + 0.5 * mean(terms), rel_tol=1e-6)
+    g = loss.generator((torch.tensor(src_f), cls_out), torch.tensor(labels))
+    assert math.isclose(g["loss"].item(), -mean(src_f) + 0.5 * mean(terms), rel_tol=1e-6)
+
+
+def test_reacgan_head_and_its_gradients():
+    """The proxy head outputs [normalize(W h), cos(W h, v_k)]; D's step trains W and the proxies from real images,
+    never from generated ones; G's step reaches the generated images through both."""
+    from acgan.models.common import TwoHeads
+    torch.manual_seed(0)
+    heads = TwoHeads(6, 512)
+    heads.add_proxies(3)
+    h = torch.randn(5, 6)
+    src, cls = heads(h)
+    f = torch.nn.functional.normalize(heads.linear(h)[:, 1:], dim=1)
+    v = torch.nn.functional.normalize(heads.proxies.weight, dim=1)
+    assert torch.allclose(cls, torch.cat([f, f @ v.T], 1), atol=1e-6) and cls.shape == (5, 512 + 3)
+    loss = build_loss(TrainConfig(loss="reacgan"))
+    x_r, x_f = torch.randn(4, 6), torch.randn(4, 6, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 1])
+    loss.discriminator(heads(x_r), heads(x_f), y, y)["loss"].backward()
+    assert heads.proxies.weight.grad.abs().sum() > 0 and heads.linear.weight.grad[1:].abs().sum() > 0
+    assert x_f.grad.abs().sum() > 0  # through the hinge only
+    cls_f = heads(x_f)[1].detach().requires_grad_()
+    loss.discriminator(heads(x_r), (heads(x_f)[0], cls_f), y, y)["loss"].backward()
+    assert cls_f.grad is None  # D's class term reads real images only
+    x_f.grad = None
+    heads.zero_grad()
+    out = loss.generator(heads(x_f), y)
+    out["loss"].backward()
+    assert x_f.grad.abs().sum() > 0 and heads.proxies.weight.grad.abs().sum() > 0

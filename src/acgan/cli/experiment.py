@@ -30,7 +30,7 @@ def bench(device, precision, iters, quick, out):
 
 @main.group()
 def experiment():
-    """The paper's studies on your data: classes per model, resolution."""
+    """Studies on your data: the paper's (classes per model, resolution) and the family's (recipes, overlap)."""
 
 
 def _experiment_options(f):
@@ -78,3 +78,56 @@ def experiment_resolution(preset, overrides, evaluator, per_class, pairs, out, r
     resolution(_config(preset, overrides, given), parse_ints(resolutions, "--resolutions"), out,
                per_class=per_class, pairs=pairs, evaluator=evaluator, log=echo_err)
     click.echo(f"wrote {out / 'results.json'}, {out / 'resolution.png'}, {out / 'report.html'}")
+
+
+def _recipe_options(f):
+    for opt in reversed([
+        click.option("--recipes", default="acgan@demo,acgan-mod,tac,adc,reacgan,projection", show_default=True,
+                     help="Comma-separated LOSS or LOSS@PRESET entries; a bare LOSS runs on --preset."),
+        click.option("--preset", default="modern-demo", show_default=True, help="Base config (preset or YAML)."),
+        click.option("--dataset"), click.option("--data-dir"), click.option("--arch"),
+        click.option("--steps", type=click.IntRange(1), help="Steps per model (default: each preset's own)."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE"),
+        click.option("--evaluator", help="Evaluator folder (default: trained on first use)."),
+        click.option("--per-class", type=click.IntRange(10), default=500, show_default=True),
+        click.option("--out", type=click.Path(path_type=Path), required=True)]):
+        f = opt(f)
+    return f
+
+
+def _recipes(text, preset, overrides, given):
+    from ..experiments.family import recipes_from
+
+    entries = [e.strip() for e in text.split(",") if e.strip()]
+    return recipes_from(entries, lambda p, loss: _config(p or preset, overrides, dict(given, loss=loss)))
+
+
+@experiment.command("recipes")
+@_recipe_options
+@click.option("--seeds", default="0,1", show_default=True, help="Seeds per recipe (the table shows their range).")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Train every model for this much CPU time (steps timed on this machine); default: --steps.")
+def experiment_recipes(recipes, preset, overrides, evaluator, per_class, out, seeds, minutes, **given):
+    """The AC-GAN family side by side at equal time: accuracy, diversity ratios, MS-SSIM, domain FID/KID."""
+    from ..experiments import parse_ints
+    from ..experiments.family import compare_recipes
+
+    compare_recipes(_recipes(recipes, preset, overrides, given), parse_ints(seeds, "--seeds", minimum=0), out,
+                    minutes=minutes, per_class=per_class, evaluator=evaluator, log=echo_err)
+    click.echo(f"wrote {out / 'results.json'}, {out / 'recipes.png'}, {out / 'report.html'}")
+
+
+@experiment.command("overlap")
+@_recipe_options
+@click.option("--shared", required=True, help="The class both A and B hold half of.")
+@click.option("--a", "class_a", required=True, help="A's other class.")
+@click.option("--b", "class_b", required=True, help="B's other class.")
+def experiment_overlap(recipes, preset, overrides, evaluator, per_class, out, shared, class_a, class_b, **given):
+    """TAC-GAN's overlapping-classes test: A = {shared, a}, B = {shared, b}; the share of `shared` in each class's
+    samples should stay near one half."""
+    from ..experiments.family import overlapping_classes
+
+    source = _config(preset, overrides, given)
+    overlapping_classes(source, _recipes(recipes, preset, overrides, given), shared, class_a, class_b, out,
+                        per_class=per_class, evaluator=evaluator, log=echo_err)
+    click.echo(f"wrote {out / 'results.json'}, {out / 'overlap.png'}, {out / 'report.html'}")

@@ -24,8 +24,8 @@ def class_strip(out_dir: Path, c: int) -> Path:
     return Path(out_dir) / f"class-{c:03d}.png"
 
 
-def new_figure(figsize=(5, 3.6)):
-    return plt.subplots(figsize=figsize)
+def new_figure(figsize=(5, 3.6), ncols: int = 1):
+    return plt.subplots(1, ncols, figsize=figsize)
 
 
 def save_figure(fig, path: Path) -> None:

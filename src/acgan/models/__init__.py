@@ -21,14 +21,17 @@ def default_resolution(arch: str, native: int) -> int:
 
 
 def build_models(cfg, channels: int, resolution: int, num_classes: int,
-                 class_outputs: int | None = None) -> tuple[Generator, Discriminator]:
+                 class_outputs: int | None = None, class_proxies: bool = False) -> tuple[Generator, Discriminator]:
     """G for `num_classes` classes, and D whose class head has `class_outputs` units (the loss decides: K for the
-    paper's, 2K for TAC's twin heads or ADC's real/fake classes; default K)."""
+    paper's, 2K for TAC's twin heads or ADC's real/fake classes; default K); `class_proxies` gives the head one
+    learned proxy per class (ReACGAN)."""
     spec = ARCHS[cfg.arch]
     spec.check_resolution(resolution)
     cond = ClassConditioning(num_classes, cfg.conditioning, cfg.embed_dim)
     g = spec.build_generator(cfg, cond, channels, resolution)
     d = spec.build_discriminator(cfg, channels, resolution, class_outputs or num_classes)
+    if class_proxies:
+        d.heads.add_proxies(num_classes)
     init_paper(g, cfg.init_std)
     init_paper(d, cfg.init_std)
     for net, which in ((g, ("g", "both")), (d, ("d", "both"))):

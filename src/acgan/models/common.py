@@ -82,9 +82,20 @@ class TwoHeads(nn.Module):
         super().__init__()
         self.linear = nn.Linear(in_features, 1 + num_classes)
 
+        self.proxies: nn.Embedding | None = None
+
+    def add_proxies(self, num_classes: int) -> None:
+        """Turn the class head into ReACGAN's: the class units become a projection f = W h, and each class gets a
+        learned proxy v_y; the class output is then [normalize(f), cos(f, v_1..K)] ([B, P + K])."""
+        self.proxies = nn.Embedding(num_classes, self.linear.out_features - 1)
+
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.linear(torch.flatten(h, 1))
-        return out[:, 0], out[:, 1:]
+        source, cls = out[:, 0], out[:, 1:]
+        if self.proxies is not None:
+            f = F.normalize(cls.float(), dim=1)
+            cls = torch.cat([f, f @ F.normalize(self.proxies.weight.float(), dim=1).T], 1)
+        return source, cls
 
 
 def init_paper(module: nn.Module, std: float) -> None:

@@ -50,7 +50,8 @@ class Trainer:
                                        data.resolution, len(data.labels))
         self.loss = build_loss(cfg)
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
-                                      self.loss.class_outputs(data.num_classes))
+                                      self.loss.class_outputs(data.num_classes),
+                                      getattr(self.loss, "class_proxies", False))
         if self.dist.active and cfg.sync_batchnorm:
             self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format

@@ -1,45 +1,17 @@
-"""The paper's studies for your data: classes per model (its class-split study) and resolution (its Fig. 2).
-
-Each experiment trains its models as ordinary (split) runs under one folder, measures them with one evaluator
-classifier through the evaluation steps, and writes results.json, a PNG figure and report.html there.
-"""
+"""The paper's studies for your data: classes per model (its class-split study) and resolution (its Fig. 2)."""
 from __future__ import annotations
 
 import dataclasses
 import time
 from pathlib import Path
 
-from .config import TrainConfig
-from .data import load_data
-from .errors import UserError
-from .evaluation.evaluate import EvalOptions
-from .evaluation.evaluators import get_evaluator
-from .evaluation.figures import new_figure, save_figure
-from .evaluation.pipeline import EvalContext, SampleSet, run_steps, take_per_class
-from .evaluation.report import html_image, html_page, html_table
-from .io import atomic_write_json, atomic_write_text
-from .metrics.ms_ssim import MIN_SIZE
-from .sampling import load_generator, sample_classes
-from .training.session import train_or_resume
-from .training.splits import planned_record, split_record, train_split
-
-
-def measure(run: Path, cfg: TrainConfig, evaluator, per_class: int, pairs: int, seed: int,
-            resolutions: list[int], log) -> dict:
-    """Evaluator accuracy of a run's samples at each resolution, and their per-class MS-SSIM."""
-    G = load_generator(run)
-    k = G.num_classes
-    fake, labels = sample_classes(G, list(range(k)), per_class, seed)
-    real = load_data(cfg, fake.shape[-1], split="test")
-    real_u8, real_labels = take_per_class(real.images, real.labels, per_class, k, seed)
-    opts = EvalOptions(per_class=per_class, real_per_class=per_class, resolutions=sorted(resolutions), pairs=pairs,
-                       seed=seed)
-    ctx = EvalContext(SampleSet(fake, labels, real_u8, real_labels, G.class_names, seed), evaluator, evaluator,
-                      opts, log)
-    found = run_steps(["discriminability"] + (["diversity"] if fake.shape[-1] >= MIN_SIZE else []), ctx)
-    ms = [g["mean"] for g in found["diversity"]["generated"]] if "diversity" in found else []
-    return {"accuracy": found["discriminability"]["generated"], "class_ms_ssim": ms,
-            "mean_ms_ssim": sum(ms) / len(ms) if ms else None}
+from ..config import TrainConfig
+from ..evaluation.evaluators import get_evaluator
+from ..evaluation.figures import new_figure, save_figure
+from ..evaluation.report import html_table
+from ..training.session import train_or_resume
+from ..training.splits import planned_record, split_record, train_split
+from .common import measure, write_results
 
 
 def classes_per_model(cfg: TrainConfig, counts: list[int], out: Path, *, jobs: int = 1, per_class: int = 200,
@@ -66,7 +38,7 @@ def classes_per_model(cfg: TrainConfig, counts: list[int], out: Path, *, jobs: i
               "arch": cfg.arch, "dataset": cfg.dataset, "samples_per_class": per_class, "pairs": pairs,
               "seed": cfg.seed, "evaluator_test_accuracy": ev.meta["test_accuracy"], "rows": rows}
     _plot_counts(result, out / "classes_per_model.png")
-    _write(result, out, "classes_per_model.png", html_table(
+    write_results(result, out, "classes_per_model.png", html_table(
         ["classes per model", "models", "accuracy", "std", "mean MS-SSIM", "minutes"],
         [[r["classes_per_model"], r["models"], r["accuracy"], r["accuracy_std"], r["mean_ms_ssim"],
           r["seconds"] / 60] for r in rows]))
@@ -101,7 +73,7 @@ def resolution(cfg: TrainConfig, resolutions: list[int], out: Path, *, per_class
            ylim=(0, 1.02), title="Accuracy against evaluation resolution")
     ax.legend()
     save_figure(fig, out / "resolution.png")
-    _write(result, out, "resolution.png", html_table(["model"] + [f"@{s} px" for s in sweep],
+    write_results(result, out, "resolution.png", html_table(["model"] + [f"@{s} px" for s in sweep],
                                                      [[f"{r} px"] + [m["accuracy"][str(s)] for s in sweep]
                                                       for r, m in models.items()]))
     return result
@@ -120,21 +92,5 @@ def _plot_counts(result: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _write(result: dict, out: Path, figure: str, table: str) -> None:
-    atomic_write_json(out / "results.json", result, indent=1)
-    title = f"Experiment: {result['experiment']} ({result['dataset']}, {result['arch']})"
-    body = f"<h1>{title}</h1>{table}{html_image(out / figure, result['experiment'])}"
-    atomic_write_text(out / "report.html", html_page(title, body))
 
-
-def parse_ints(text: str, what: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise UserError(f"{what} expects comma-separated integers, got '{text}'") from None
-    if not values or min(values) < 1:
-        raise UserError(f"{what} needs positive integers, got '{text}'")
-    return values
-
-
-__all__ = ["classes_per_model", "resolution", "parse_ints", "measure"]
+__all__ = ["classes_per_model", "resolution"]
