@@ -70,7 +70,8 @@ def test_recipes_at_equal_time(split_data, evaluator_dir, tmp_path):
                                     "--evaluator", str(evaluator_dir), "--out", str(out)])
     assert res.exit_code == 0, res.output
     row = json.loads((out / "results.json").read_text())["rows"][0]
-    assert row["steps"] == int(0.05 * 60 / row["seconds_per_step"]) and RunDir(out / "adc-seed0").last_step() == row["steps"]
+    assert row["steps"] == int(0.05 * 60 / row["seconds_per_step"])
+    assert RunDir(out / "adc-seed0").last_step() == row["steps"]
 
 
 def test_overlapping_classes(split_data, evaluator_dir, tmp_path):

@@ -194,3 +194,17 @@ def test_damaged_evaluator(split_data, evaluator_dir, tmp_path, monkeypatch):
                                   log=said.append)
     assert retrained == [default] and ev.meta["class_names"] == ["cat", "dog", "frog"]
     assert said[0].startswith("warning: the evaluator in") and "rebuilding it" in said[0]
+
+
+def test_an_evaluator_of_another_network_version_is_refused_in_one_line(evaluator_dir, split_data, tmp_path):
+    """Weights of an older EvalNet must never be read into the new one's layers."""
+    import json
+    meta_path = evaluator_dir / "evaluator.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["net"]
+    meta_path.write_text(json.dumps(meta))
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, cli_args(split_data, run, 2)).exit_code == 0
+    res = CliRunner().invoke(main, ["check", str(run), "--evaluator", str(evaluator_dir)])
+    assert res.exit_code == 2 and "another version of acgan" in res.output
+    assert len(res.output.strip().splitlines()) == 1

@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 import torch
 from pytorch_msssim import ms_ssim as reference
@@ -55,3 +57,31 @@ def test_too_small_images_are_refused():
     x = torch.rand(2, 1, 12, 12)
     with pytest.raises(ValueError, match="at least 16 px"):
         ms_ssim(x, x)
+
+
+@pytest.mark.parametrize("blur", ["grouped", "matmul"])
+@pytest.mark.parametrize("size,channels", [(192, 3), (32, 3), (28, 1)])
+def test_every_filtering_strategy_gives_the_same_values(blur, size, channels, monkeypatch):
+    """Whichever blur the machine picks, MS-SSIM is the same: against pytorch-msssim where the standard applies,
+    against the other strategy on small images."""
+    module = importlib.import_module("acgan.metrics.ms_ssim")
+    x, y = noisy_pair(4, channels, size)
+    monkeypatch.setattr(module, "strategy", lambda shape, device: "grouped")
+    grouped = ms_ssim(x, y, data_range=1.0)
+    monkeypatch.setattr(module, "strategy", lambda shape, device: blur)
+    ours = ms_ssim(x, y, data_range=1.0)
+    assert torch.allclose(ours, grouped, atol=1e-5, rtol=0)
+    if size >= 176:
+        assert torch.allclose(ours, reference(x, y, data_range=1.0, size_average=False), atol=1e-4)
+
+
+def test_the_strategy_is_timed_once_and_remembered(tmp_path, monkeypatch):
+    module = importlib.import_module("acgan.metrics.ms_ssim")
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path))
+    monkeypatch.setattr(module, "_chosen", {})
+    timed = []
+    monkeypatch.setattr(module, "_time_blurs", lambda shape, device: timed.append(shape) or "matmul")
+    assert module.strategy((15, 32, 32), "cpu") == "matmul" and module.strategy((15, 32, 32), "cpu") == "matmul"
+    monkeypatch.setattr(module, "_chosen", {})  # a new process reads the stored choice
+    assert module.strategy((15, 32, 32), "cpu") == "matmul" and timed == [(15, 32, 32)]
+    assert "matmul" in (tmp_path / "ms_ssim_blur.json").read_text()

@@ -20,12 +20,14 @@ D = EvalOptions()  # the defaults, stated once in the dataclass
 @click.option("--classes", help="Classes by index or name (default: all).")
 @click.option("--resolution", type=int, help="Image size in px (default: the data's own).")
 @click.option("--epochs", type=click.IntRange(1), default=EVALUATOR_EPOCHS, show_default=True)
+@click.option("--width", type=click.IntRange(4), default=16, show_default=True,
+              help="Channels of the first conv stage (the others 2x and 4x): wider learns richer data, slower.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for evaluator.pt/.json (default: "
               "evaluators/<dataset>).")
 @click.option("--force", is_flag=True, help="Replace an existing evaluator at --out.")
 @click.option("--quiet", is_flag=True)
-def train_classifier(dataset, data_dir, classes, resolution, epochs, seed, out, force, quiet):
+def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed, out, force, quiet):
     """Train the evaluator classifier on real training images; records its accuracy on the real test split."""
     from ..config import assemble
     from ..device import resolve_device, resolve_precision
@@ -35,8 +37,8 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, seed, out, 
     out = out or Path("evaluators") / dataset
     if (out / "evaluator.pt").exists() and not force:
         raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
-    acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, seed=seed,
-                         precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet)
+    acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, width=width, seed=seed,
+                                 precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet)
     click.echo(f"test accuracy {acc:.4f} on {n_test} real test images; wrote {out}")
 
 

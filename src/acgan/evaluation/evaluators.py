@@ -38,12 +38,13 @@ def check_compatible(ev: Evaluator, data: dict, where: Path) -> None:
 
 
 def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epochs: int = EVALUATOR_EPOCHS,
-                   seed: int = 0, precision: str = "fp32", progress: bool = True) -> tuple[float, int]:
+                   width: int = 16, seed: int = 0, precision: str = "fp32",
+                   progress: bool = True) -> tuple[float, int]:
     """Train the evaluator on the config's training split and save it; (test accuracy, test images)."""
     train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
     start = time.time()
     net, acc = train_evaluator(train.images, train.labels, test.images, test.labels, num_classes=train.num_classes,
-                               epochs=epochs, seed=seed, precision=precision, progress=progress)
+                               epochs=epochs, width=width, seed=seed, precision=precision, progress=progress)
     save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
     return acc, len(test.labels)
 

@@ -57,6 +57,12 @@ def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
             "kid": found["domain_metrics"]["kid"], "per_class": rows}
 
 
+def _slug(label: str) -> str:
+    """A recipe's label as a folder name: 'adc@configs/my.yaml' -> 'adc-at-my'."""
+    loss, _, preset = label.partition("@")
+    return loss + (f"-at-{Path(preset).stem}" if preset else "")
+
+
 def _spread(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
 
@@ -74,7 +80,7 @@ def compare_recipes(recipes: dict[str, TrainConfig], seeds: list[int], out: Path
         steps, per_step = (steps_for(cfg, minutes) if minutes else (cfg.steps, None))
         runs = []
         for seed in seeds:
-            run = out / f"{label.replace('@', '-at-')}-seed{seed}"
+            run = out / f"{_slug(label)}-seed{seed}"
             start = time.perf_counter()
             train_or_resume(dataclasses.replace(cfg, steps=steps, seed=seed), run)
             seconds = time.perf_counter() - start
@@ -156,7 +162,7 @@ def overlapping_classes(source: TrainConfig, recipes: dict[str, TrainConfig], sh
     names = ev.meta["class_names"]
     rows = []
     for label, cfg in recipes.items():
-        run = out / label.replace("@", "-at-")
+        run = out / _slug(label)
         cfg = dataclasses.replace(cfg, dataset="folder", data_dir=str(data_dir), classes=None,
                                   resolution=cfg.resolution or ev.meta["resolution"])
         start = time.perf_counter()
