@@ -5,6 +5,7 @@ import torch
 from torchvision.utils import make_grid
 
 from ..pixels import to_unit, to_zero_one
+from .cache import cached, content_key
 from .classifier import Evaluator
 from .figures import save_grid
 from .pipeline import EvalContext, step
@@ -25,18 +26,20 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, ch
     return best_i
 
 
-def neighbour_grid(samples: torch.Tensor, train_uint8: torch.Tensor, evaluator: Evaluator | None, k: int = 5,
-                   space: str = "pixel") -> torch.Tensor:
-    """Rows of [sample | its k nearest training images], in pixel L1 or evaluator-feature L1 space; [0, 1] grid."""
+def neighbour_grid(samples: torch.Tensor, train_uint8: torch.Tensor, k: int = 5,
+                   features: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """Rows of [sample | its k nearest training images] by L1 distance in pixels, or between `features` (the
+    samples', the training images'); a [0, 1] grid."""
     train = to_unit(train_uint8)
-    if space == "pixel":
-        idx = nearest_neighbours(samples, train, k)
-    else:
-        _, fq = evaluator.run(samples)
-        _, fp = evaluator.run(train)
-        idx = nearest_neighbours(fq, fp, k)
+    idx = nearest_neighbours(*(features or (samples, train)), k)
     rows = [torch.cat([s[None], train[i]]) for s, i in zip(samples, idx)]
     return make_grid(to_zero_one(torch.cat(rows)), nrow=k + 1, padding=2, pad_value=1.0)
+
+
+def training_features(evaluator: Evaluator, train_uint8: torch.Tensor) -> torch.Tensor:
+    """The evaluator's features of every training image, cached on disk: the largest forward pass of an evaluation."""
+    key = content_key(train_uint8, evaluator.meta, "train-features-v1")
+    return cached("train-features", key, lambda: {"features": evaluator.run(to_unit(train_uint8))[1]})["features"]
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -83,8 +86,10 @@ def overfitting_step(ctx: EvalContext) -> None:
     s = ctx.samples
     firsts = torch.stack([s.fake[s.fake_labels == c][0] for c in range(s.num_classes)])  # one sample per class
     train = ctx.train_images()
-    grids = {"nearest_pixel": neighbour_grid(firsts, train, None),
-             "nearest_features": neighbour_grid(firsts, train, ctx.domain_evaluator, space="features")}
+    ev = ctx.domain_evaluator
+    grids = {"nearest_pixel": neighbour_grid(firsts, train),
+             "nearest_features": neighbour_grid(firsts, train, features=(ev.run(firsts)[1],
+                                                                          training_features(ev, train)))}
     if ctx.generator is not None:
         G = ctx.generator
         grids.update(interpolation_linear=interpolation_grid(G, mode="linear", seed=s.seed),
