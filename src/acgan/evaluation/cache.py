@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import torch
 
 from ..io import atomic_torch_save, atomic_write_text, file_sha256
+from ..locations import cache_dir
 from ..progress import echo
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("ACGAN_CACHE", Path.home() / ".cache" / "acgan"))
 
 
 def content_key(*parts) -> str:

@@ -110,10 +110,9 @@ def _machine() -> str:
 
 
 def _choices_path():
-    import os
-    from pathlib import Path
+    from ..locations import cache_dir
 
-    return Path(os.environ.get("ACGAN_CACHE", Path.home() / ".cache" / "acgan")) / "ms_ssim_blur.json"
+    return cache_dir() / "ms_ssim_blur.json"
 
 
 def _stored_choices() -> dict:
