@@ -19,6 +19,7 @@ from ..evaluation.evaluators import get_evaluator
 from ..evaluation.figures import new_figure, save_figure
 from ..evaluation.pipeline import run_steps
 from ..evaluation.report import html_table
+from ..models import default_resolution
 from ..sampling import load_generator, sample_classes
 from ..training.loop import Trainer
 from ..training.session import train_or_resume
@@ -38,7 +39,6 @@ def steps_for(cfg: TrainConfig, minutes: float, trial_steps: int = 20) -> tuple[
 
 
 def _resolution(cfg: TrainConfig) -> int:
-    from ..models import default_resolution
     return cfg.resolution or default_resolution(cfg.arch, describe(cfg).native_resolution)
 
 
