@@ -97,11 +97,16 @@ def check(run_dir, evaluator_dir: Path, per_class: int = 500, seed: int = 0) -> 
     """Accuracy and feature diversity per class against as many real test images per class."""
     ev = load_evaluator(evaluator_dir)
     check_compatible(ev, RunDir(run_dir).read().data, evaluator_dir)
+    return check_run(run_dir, ev, per_class, seed)[0]
+
+
+def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = ()) -> tuple[dict, dict]:
+    """(check's JSON, every step's results) for a run and a loaded evaluator; `extra_steps` run after check's."""
     opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device="cpu")
-    ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=ev, imagenet=False,
+    ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False,
                       progress=False)
-    results = run_steps(CHECK_STEPS, ctx)
-    return merge_check(results["quality"], results["class_diversity"])
+    results = run_steps(CHECK_STEPS + list(extra_steps), ctx)
+    return merge_check(results["quality"], results["class_diversity"]), results
 
 
 def merge_check(quality: dict, classes: dict) -> dict:

@@ -14,10 +14,9 @@ from PIL import Image
 from ..config import TrainConfig
 from ..data import describe, load_data
 from ..errors import UserError
-from ..evaluation.evaluate import CHECK_STEPS, EvalOptions, merge_check, run_context
+from ..evaluation.evaluate import check_run
 from ..evaluation.evaluators import get_evaluator
 from ..evaluation.figures import new_figure, save_figure
-from ..evaluation.pipeline import run_steps
 from ..evaluation.report import html_table
 from ..models import default_resolution
 from ..sampling import load_generator, sample_classes
@@ -44,10 +43,7 @@ def _resolution(cfg: TrainConfig) -> int:
 
 def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
     """check's per-class accuracy and diversity, and the domain FID / KID, of a run's samples."""
-    opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device="cpu")
-    ctx = run_context(run, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False, progress=False)
-    found = run_steps(CHECK_STEPS + ["domain_metrics"], ctx)
-    quality = merge_check(found["quality"], found["class_diversity"])
+    quality, found = check_run(run, evaluator, per_class, seed, extra_steps=("domain_metrics",))
     rows = quality["per_class"]
     return {"accuracy": quality["accuracy"], "min_ratio": quality["min_diversity_ratio"],
             "mean_ratio": statistics.fmean(r["diversity_ratio"] for r in rows),
