@@ -1,6 +1,7 @@
 """G's EMA (ramp, checkpoints, sampling, bit-identical resume) and spectral norm."""
 import dataclasses
 
+import pytest
 import torch
 from torch import nn
 
@@ -130,3 +131,25 @@ def test_the_modern_pieces_compose_and_resume_bit_identically(tiny_cfg, tmp_path
         assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
     rows = RunDir(straight).read_stats()
     assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in rows)
+
+
+def test_linear_lr_schedule_by_hand_in_training_and_on_resume(tiny_cfg, tmp_path):
+    from acgan.training.schedule import lr_factor
+
+    assert [lr_factor("linear", s, 4) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    assert lr_factor("constant", 3, 4) == 1.0
+    cfg = dataclasses.replace(tiny_cfg, lr_schedule="linear", lr_g=4e-4, lr_d=2e-4, tensorboard=False,
+                              steps=6, checkpoint_every=3)
+    straight = train(cfg, tmp_path / "a", progress=False)
+    a = RunDir(straight).load_checkpoint()[0]
+    # the rate of the last step taken (step 5 of 6) is what the optimisers keep
+    assert a["opt_g"]["param_groups"][0]["lr"] == pytest.approx(4e-4 / 6)
+    assert a["opt_d"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 6)
+    interrupted = train(cfg, tmp_path / "b", progress=False)
+    (RunDir(interrupted).path / "checkpoints" / "ckpt-0000006.pt").unlink()  # as if stopped after step 3
+    resume(interrupted, progress=False)
+    b = RunDir(interrupted).load_checkpoint()[0]
+    for key in ("G", "D"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
+    constant = RunDir(train(dataclasses.replace(cfg, lr_schedule="constant"), tmp_path / "c", progress=False))
+    assert not torch.equal(constant.load_checkpoint()[0]["G"]["fc.weight"], a["G"]["fc.weight"])

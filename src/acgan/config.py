@@ -51,6 +51,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    lr_schedule: str = "constant"   # constant | linear: both rates fall linearly to 0 at the last step
     # --- run ---
     seed: int = 0
     device: str = "auto"            # auto | cpu | cuda
@@ -88,6 +89,8 @@ class TrainConfig:
         bad = [p for p in self.diffaugment.split(",") if p.strip() and p.strip() not in
                ("color", "translation", "cutout")]
         need(not bad, f"unknown DiffAugment policy {', '.join(bad)}: use color, translation, cutout")
+        need(self.lr_schedule in ("constant", "linear"), f"lr_schedule must be constant or linear, got "
+             f"{self.lr_schedule!r}")
         need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
         need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",

@@ -27,6 +27,7 @@ from .distributed import PeerLost, average_, convert_batchnorm, init_distributed
 from .divergence import diverged, finite, skip_if_not_finite
 from .ema import EMA
 from .monitor import CollapseMonitor
+from .schedule import LearningRates
 from .signals import StopSignals
 
 
@@ -63,6 +64,7 @@ class Trainer:
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused)
+        self.rates = LearningRates(cfg.lr_schedule, cfg.steps, [(self.opt_g, cfg.lr_g), (self.opt_d, cfg.lr_d)])
         all_fused = all(o.defaults.get("fused") for o in (self.opt_d, self.opt_g))  # found_inf needs fused Adam
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
@@ -213,6 +215,7 @@ class Trainer:
     def train_step(self) -> dict:
         """`d_steps` D updates (real batches d_steps * step + i), then one G update on the last generated batch."""
         dev, n = self.device, self.cfg.d_steps
+        self.rates.apply(self.step)
         for i in range(n):
             d, fake, y_fake = self._d_step(n * self.step + i, keep_graph=i == n - 1)
 
