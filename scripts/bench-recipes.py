@@ -1,0 +1,35 @@
+"""Training steps/s of several recipes (presets or YAML files) side by side in one process: each gets 5 warm-up
+steps, then 3 rounds of 30 timed steps, interleaved round by round so a noisy machine slows all alike; best round.
+
+Usage: python scripts/bench-recipes.py modern-demo docs/family/tuning/G.yaml [...]"""
+import sys
+import time
+
+from acgan.config import assemble
+from acgan.data import describe, load_data
+from acgan.models import default_resolution
+from acgan.training.loop import Trainer
+
+
+def main(recipes):
+    trainers = {}
+    for recipe in recipes:
+        cfg = assemble(recipe, overrides=["monitor_every=0"])
+        resolution = cfg.resolution or default_resolution(cfg.arch, describe(cfg).native_resolution)
+        trainers[recipe] = Trainer(cfg, load_data(cfg, resolution), distributed=False)
+        for _ in range(5):
+            trainers[recipe].train_step()
+    best = dict.fromkeys(trainers, float("inf"))
+    for _ in range(3):
+        for name, trainer in trainers.items():
+            start = time.perf_counter()
+            for _ in range(30):
+                trainer.train_step()
+            best[name] = min(best[name], (time.perf_counter() - start) / 30)
+    base = best[recipes[0]]
+    for name, seconds in best.items():
+        print(f"{name}: {1 / seconds:.2f} steps/s ({seconds * 1000:.1f} ms/step, {base / seconds:.2f}x the first)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
