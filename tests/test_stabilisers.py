@@ -1,4 +1,4 @@
-"""G's EMA (ramp, checkpoints, sampling, bit-identical resume) and spectral norm."""
+"""G's EMA (ramp, checkpoints, sampling, bit-identical resume), spectral norm, DiffAugment, truncation, the LR schedule."""
 import dataclasses
 
 import pytest
@@ -10,6 +10,7 @@ from acgan.config import TrainConfig
 from acgan.models import build_models
 from acgan.rundir import RunDir
 from acgan.training.ema import EMA
+from acgan.training.schedule import lr_factor
 from acgan.training.session import resume, train
 
 
@@ -134,8 +135,6 @@ def test_the_modern_pieces_compose_and_resume_bit_identically(tiny_cfg, tmp_path
 
 
 def test_linear_lr_schedule_by_hand_in_training_and_on_resume(tiny_cfg, tmp_path):
-    from acgan.training.schedule import lr_factor
-
     assert [lr_factor("linear", s, 4) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
     assert lr_factor("constant", 3, 4) == 1.0
     cfg = dataclasses.replace(tiny_cfg, lr_schedule="linear", lr_g=4e-4, lr_d=2e-4, tensorboard=False,
