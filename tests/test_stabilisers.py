@@ -1,4 +1,4 @@
-"""G's EMA (ramp, checkpoints, sampling, bit-identical resume), spectral norm, DiffAugment, truncation, the LR schedule."""
+"""G's EMA (ramp, checkpoints, sampling, resume), spectral norm, DiffAugment, truncation, the LR schedule."""
 import dataclasses
 
 import pytest
