@@ -6,17 +6,15 @@ import sys
 import time
 
 from acgan.config import assemble
-from acgan.data import describe, load_data
-from acgan.models import default_resolution
 from acgan.training.loop import Trainer
+from acgan.training.session import load_training_data
 
 
 def main(recipes):
     trainers = {}
     for recipe in recipes:
         cfg = assemble(recipe, overrides=["monitor_every=0"])
-        resolution = cfg.resolution or default_resolution(cfg.arch, describe(cfg).native_resolution)
-        trainers[recipe] = Trainer(cfg, load_data(cfg, resolution), distributed=False)
+        trainers[recipe] = Trainer(cfg, load_training_data(cfg), distributed=False)
         for _ in range(5):
             trainers[recipe].train_step()
     best = dict.fromkeys(trainers, float("inf"))

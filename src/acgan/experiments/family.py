@@ -12,33 +12,28 @@ import torch
 from PIL import Image
 
 from ..config import TrainConfig
-from ..data import describe, load_data
+from ..data import load_data
 from ..errors import UserError
 from ..evaluation.evaluate import check_run
 from ..evaluation.evaluators import get_evaluator
 from ..evaluation.figures import new_figure, save_figure
 from ..evaluation.report import html_table
-from ..models import default_resolution
 from ..sampling import load_generator, sample_classes
 from ..training.loop import Trainer
-from ..training.session import train_or_resume
+from ..training.session import load_training_data, train_or_resume
 from ..training.splits import planned_record
 from .common import write_results
 
 
 def steps_for(cfg: TrainConfig, minutes: float, trial_steps: int = 20) -> tuple[int, float]:
     """(steps that fit in `minutes` on this machine, seconds per step), timed on a throw-away trainer."""
-    trainer = Trainer(dataclasses.replace(cfg, monitor_every=0), load_data(cfg, _resolution(cfg)), distributed=False)
+    trainer = Trainer(dataclasses.replace(cfg, monitor_every=0), load_training_data(cfg), distributed=False)
     trainer.train_step()  # first-step allocations
     start = time.perf_counter()
     for _ in range(trial_steps):
         trainer.train_step()
     per_step = (time.perf_counter() - start) / trial_steps
     return max(1, int(minutes * 60 / per_step)), per_step
-
-
-def _resolution(cfg: TrainConfig) -> int:
-    return cfg.resolution or default_resolution(cfg.arch, describe(cfg).native_resolution)
 
 
 def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
