@@ -1,4 +1,4 @@
-# `make demo`: set up, get Fashion-MNIST, train the modern-demo preset (under 5 CPU minutes), write a sample grid.
+# `make demo`: set up, get Fashion-MNIST, train the demo preset (under 5 CPU minutes), write a sample grid.
 # `make test`: set up, lint (ruff), check the import layers (pyproject.toml), run the whole test suite.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -23,7 +23,7 @@ browser:
 	scripts/get-browser.sh
 
 demo: data
-	$(VENV)/bin/acgan train --preset modern-demo --out $(DEMO) --force
+	$(VENV)/bin/acgan train --preset demo --out $(DEMO) --force
 	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
 
 test: data browser

@@ -1,7 +1,7 @@
 """Training steps/s of several recipes (presets or YAML files) side by side in one process: each gets 5 warm-up
 steps, then 3 rounds of 30 timed steps, interleaved round by round so a noisy machine slows all alike; best round.
 
-Usage: python scripts/bench-recipes.py modern-demo docs/family/tuning/G.yaml [...]"""
+Usage: python scripts/bench-recipes.py demo docs/results/family/tuning/G.yaml [...]"""
 import sys
 import time
 

@@ -8,7 +8,7 @@ ACGAN=${ACGAN:-.venv/bin/acgan}
 for run in fp32:0 bf16:0 bf16:1; do
   prec=${run%%:*}; seed=${run##*:}
   out=runs/quality-$prec-seed$seed
-  [ -f "$out/checkpoints/ckpt-0004000.pt" ] || $ACGAN train --preset demo --precision "$prec" --seed "$seed" \
+  [ -f "$out/checkpoints/ckpt-0004000.pt" ] || $ACGAN train --preset paper-fashion-mnist --precision "$prec" --seed "$seed" \
       --out "$out" --force --quiet
   $ACGAN check "$out" --evaluator "$EV" --per-class 500 > "$out/check.json"
   python3 - "$out" <<'PY'

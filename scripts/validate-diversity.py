@@ -11,8 +11,8 @@ import time
 
 from acgan.config import TrainConfig
 from acgan.data import load_data
-from acgan.evaluation.classifier import load_evaluator
-from acgan.evaluation.validation import pixel_features, validate
+from acgan.evaluation.evaluator import load_evaluator
+from acgan.evaluation.known_diversity import pixel_features, validate
 from acgan.io import atomic_write_json
 from acgan.training.monitor import VERDICT_LEVELS
 

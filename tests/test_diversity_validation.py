@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from acgan.evaluation.class_diversity import INTRA_FID_MULTIPLE, VALIDATED, intra_fid_level, verdict
-from acgan.evaluation.validation import k_mode_generator, split_reference_pool, validate
+from acgan.evaluation.known_diversity import k_mode_generator, split_reference_pool, validate
+from acgan.evaluation.steps.class_diversity import INTRA_FID_MULTIPLE, VALIDATED, intra_fid_level
+from acgan.metrics.collapse import verdict
 from acgan.metrics.prdc import pixel_features
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
@@ -42,15 +43,17 @@ def test_validated_measures_rank_known_diversity(two_classes):
     for name in ("recall", "coverage"):  # (intra-FID's level needs more images than 196-d pixels at n = 100)
         assert m[name]["share_flagged_by_k"]["1"] == 1.0 and m[name]["share_flagged_by_k"]["all"] == 0.0, name
     assert not m["precision"]["passes"] and not m["density"]["passes"]  # fidelity measures have no collapse rule
-    assert result["per_class"] == 100 and set(result["levels"]) == {"intra_fid", "ms_ssim"}
+    assert result["per_class"] == 100 and set(result["levels"]) == {"intra_fid", "ms_ssim", "distance_ratio", "recall",
+                                                                  "coverage"}
 
 
 def test_verdict_needs_every_validated_measure():
-    levels = {"intra_fid": 10.0, "ms_ssim": 0.5}
+    levels = {"intra_fid": 10.0, "ms_ssim": 0.5, "distance_ratio": 0.5, "recall": 0.25, "coverage": 0.25}
     all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.2}
-    assert verdict(all_low, levels)["collapsed"] and set(verdict(all_low, levels)["validated_fired"]) == set(VALIDATED)
+    assert verdict(all_low, levels, VALIDATED)["collapsed"]
+    assert set(verdict(all_low, levels, VALIDATED)["validated_fired"]) == set(VALIDATED)
     one_ok = dict(all_low, coverage=0.9)
-    v = verdict(one_ok, levels)
+    v = verdict(one_ok, levels, VALIDATED)
     assert not v["collapsed"] and "coverage" not in v["fired"] and "recall" in v["fired"]
 
 

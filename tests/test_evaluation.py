@@ -7,11 +7,11 @@ import torch
 from click.testing import CliRunner
 
 from acgan.cli import main
-from acgan.evaluation.classifier import load_evaluator
-from acgan.evaluation.discriminability import accuracy_sweep, default_resolutions, resize_roundtrip
-from acgan.evaluation.diversity import diversity
-from acgan.evaluation.joint import joint, pearson
-from acgan.evaluation.overfit import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
+from acgan.evaluation.evaluator import load_evaluator
+from acgan.evaluation.steps.diversity import diversity
+from acgan.evaluation.steps.joint import joint, pearson
+from acgan.evaluation.steps.overfitting import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
+from acgan.evaluation.sweep import accuracy_sweep, default_resolutions, resize_roundtrip
 from acgan.metrics import class_ms_ssim, ms_ssim, random_pairs
 
 from .conftest import write_folder_dataset
@@ -148,7 +148,7 @@ def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
     """Folder classes named n0XXXXXXX: discriminability uses torchvision's Inception-v3 from a local file."""
     from torchvision.models import inception_v3
 
-    from acgan.evaluation.imagenet import load_imagenet_inception
+    from acgan.evaluation.evaluator.inception import load_imagenet_inception
 
     monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     synsets = ["n01440764", "n01443537"]
@@ -219,7 +219,7 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
 
 def test_evaluator_trains_on_a_handful_of_steps():
     """Tiny data and one epoch (a single step) keep a valid learning-rate schedule."""
-    from acgan.evaluation.classifier import train_evaluator
+    from acgan.evaluation.evaluator import train_evaluator
     x, y = torch.randint(0, 255, (30, 1, 16, 16), dtype=torch.uint8), torch.arange(30) % 3
     for epochs in (1, 3):
         _, acc = train_evaluator(x, y, x, y, num_classes=3, epochs=epochs, progress=False)

@@ -42,15 +42,15 @@ RECIPE = ["--dataset", "folder", "--per-class", "10", "--set", "resolution=16", 
 
 def test_recipes_side_by_side(split_data, evaluator_dir, tmp_path):
     """Each row holds every seed's run, and its numbers are what `check` says of that run."""
-    from acgan.evaluation.evaluate import check
+    from acgan.evaluation.run import check
     from acgan.rundir import RunDir
     out = tmp_path / "rec"
     res = CliRunner().invoke(main, ["experiment", "recipes", *RECIPE, "--data-dir", str(split_data),
-                                    "--recipes", "acgan@demo,adc", "--preset", "modern-demo", "--steps", "2",
+                                    "--recipes", "acgan@paper-fashion-mnist,adc", "--preset", "demo", "--steps", "2",
                                     "--seeds", "0,1", "--evaluator", str(evaluator_dir), "--out", str(out)])
     assert res.exit_code == 0, res.output
     r = json.loads((out / "results.json").read_text())
-    assert [row["recipe"] for row in r["rows"]] == ["acgan@demo", "adc"]
+    assert [row["recipe"] for row in r["rows"]] == ["acgan@paper-fashion-mnist", "adc"]
     assert [row["loss"] for row in r["rows"]] == ["acgan", "adc"]
     assert all(len(row["runs"]) == 2 and row["steps"] == 2 for row in r["rows"])
     run = out / "adc-seed1"
@@ -79,17 +79,17 @@ def test_overlapping_classes(split_data, evaluator_dir, tmp_path):
     data's evaluator and the share of cats counted per class."""
     import torch
 
-    from acgan.evaluation.classifier import load_evaluator
+    from acgan.evaluation.evaluator import load_evaluator
     from acgan.sampling import load_generator, sample_classes
     out = tmp_path / "ov"
     res = CliRunner().invoke(main, ["experiment", "overlap", *RECIPE, "--data-dir", str(split_data),
-                                    "--recipes", "acgan@demo,tac", "--steps", "2", "--shared", "cat", "--a", "dog",
-                                    "--b", "frog", "--evaluator", str(evaluator_dir), "--out", str(out)])
+                                    "--recipes", "acgan@paper-fashion-mnist,tac", "--steps", "2", "--shared", "cat",
+                                    "--a", "dog", "--b", "frog", "--evaluator", str(evaluator_dir), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (out / "data").iterdir()) == ["A", "B"]
     assert len(list((out / "data" / "A").iterdir())) == 40  # 20 cats + 20 dogs of the 40 each
     r = json.loads((out / "results.json").read_text())
-    assert [row["recipe"] for row in r["rows"]] == ["acgan@demo", "tac"]
+    assert [row["recipe"] for row in r["rows"]] == ["acgan@paper-fashion-mnist", "tac"]
     G = load_generator(out / "tac")
     said = load_evaluator(evaluator_dir).run(sample_classes(G, [1], 10, 0)[0])[0].argmax(1)  # class B
     cats, frogs = int((said == 0).sum()), int((said == 2).sum())

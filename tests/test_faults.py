@@ -103,10 +103,11 @@ def test_disk_full_at_a_checkpoint(folder_data, tmp_path, monkeypatch):
     assert a["step"] == b["step"] == 6 and all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
 
 
-def nan_at_step(monkeypatch, step):
+def nan_at_step(monkeypatch, step, loss="acgan"):
     """D's loss becomes NaN at one step, as after a bad batch or a learning rate too high."""
-    from acgan.losses import ACGANLoss
-    real, calls = ACGANLoss.discriminator, []
+    from acgan.losses import LOSSES
+    cls = LOSSES[loss]
+    real, calls = cls.discriminator, []
 
     def discriminator(self, *args):
         out = real(self, *args)
@@ -114,11 +115,11 @@ def nan_at_step(monkeypatch, step):
         if len(calls) == step:
             out["loss"] = out["loss"] * float("nan")
         return out
-    monkeypatch.setattr(ACGANLoss, "discriminator", discriminator)
+    monkeypatch.setattr(cls, "discriminator", discriminator)
 
 
 def test_divergence_stops_with_the_last_good_checkpoint(folder_data, tmp_path, monkeypatch):
-    nan_at_step(monkeypatch, 5)
+    nan_at_step(monkeypatch, 5, loss="adc")  # the default preset's loss
     run = tmp_path / "r"
     args = cli_args(folder_data, run, 6)[:-8] + ["--set", "log_every=2", "--set", "checkpoint_every=3"]
     res = CliRunner().invoke(main, args)
@@ -166,8 +167,8 @@ def test_damaged_evaluator(split_data, evaluator_dir, tmp_path, monkeypatch):
     import shutil
 
     from acgan.config import TrainConfig
-    from acgan.evaluation import evaluators
-    from acgan.evaluation.classifier import EvalNet, save_evaluator
+    from acgan.evaluation.evaluator import EvalNet, save_evaluator
+    from acgan.evaluation.evaluator import store as evaluators
     from acgan.rundir import RunRecord, data_record
 
     weights = evaluator_dir / "evaluator.pt"
@@ -181,7 +182,7 @@ def test_damaged_evaluator(split_data, evaluator_dir, tmp_path, monkeypatch):
     record = RunRecord({"dataset": "folder", "data_dir": str(split_data)},
                        data_record("folder", ["cat", "dog", "frog"], [0, 1, 2], 3, 16))
     monkeypatch.chdir(tmp_path)
-    default = evaluators.default_evaluator_dir(record)
+    default = evaluators.record_evaluator_dir(record)
     shutil.copytree(evaluator_dir, default)  # the damaged one, where the default lookup finds it
     meta = json.loads((evaluator_dir / "evaluator.json").read_text())
     retrained, said = [], []

@@ -6,14 +6,10 @@ import torch
 import torch_fidelity
 
 from acgan.errors import UserError
-from acgan.evaluation.classifier import EvalNet, save_evaluator
-from acgan.evaluation.fidelity import (
-    EVALUATOR_EXTRACTOR,
-    Uint8Images,
-    fidelity_metrics,
-    find_inception_weights,
-    random_weights_inception,
-)
+from acgan.evaluation.evaluator import EvalNet, save_evaluator
+from acgan.evaluation.evaluator.extractor import EVALUATOR_EXTRACTOR
+from acgan.evaluation.evaluator.inception import find_inception_weights, random_weights_inception
+from acgan.evaluation.steps.scores import Uint8Images, fidelity_metrics
 from acgan.metrics import inception_score
 
 

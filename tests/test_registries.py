@@ -1,5 +1,4 @@
 """The registries: names, validation against them, and that one registered entry is all a new piece needs."""
-import dataclasses
 
 import pytest
 import torch
@@ -11,7 +10,8 @@ from acgan.data import folder as folder_module
 from acgan.data import register as register_data
 from acgan.data.registry import InMemoryData
 from acgan.errors import UserError
-from acgan.evaluation.pipeline import STEPS, EvalContext, SampleSet, run_steps, step
+from acgan.evaluation.context import EvalContext, EvalOptions, SampleSet
+from acgan.evaluation.steps import STEPS, run_steps, step, steps_of
 from acgan.losses import LOSSES, ACGANLoss, build_loss
 from acgan.losses import register as register_loss
 from acgan.models import ARCHS, ArchSpec, build_models
@@ -140,26 +140,65 @@ def test_folder_is_scanned_once(tmp_path, monkeypatch):
 def test_steps_run_in_order_and_see_earlier_results():
     seen = []
 
-    @step("test-first")
-    def first(ctx):
-        return {"n": ctx.samples.num_classes}
-
-    @step("test-second")
+    @step("test-second", order=1002, commands=("check",))
     def second(ctx):
+        """Reads the first step's section."""
         seen.append(ctx.results["test-first"]["n"])
 
+    @step("test-first", order=1001, commands=("check",))
+    def first(ctx):
+        """Counts the classes."""
+        return {"n": ctx.samples.num_classes}
+
     try:
+        assert steps_of("check")[-2:] == ["test-first", "test-second"]  # by order, not by registration
         samples = SampleSet(torch.zeros(4, 1, 16, 16), torch.tensor([0, 0, 1, 1]),
                             torch.zeros(4, 1, 16, 16, dtype=torch.uint8), torch.tensor([0, 0, 1, 1]), ["x", "y"], 0)
-        ctx = EvalContext(samples, None, None, dataclasses.make_dataclass("O", [])())
-        results = run_steps(["test-first", "test-second"], ctx)
+        ctx = EvalContext(samples, None, None, EvalOptions())
+        results = run_steps(["test-second", "test-first"], ctx)
         assert results == {"test-first": {"n": 2}} and seen == [2]  # a step returning None adds no section
         assert samples.per_class == 2 and samples.resolution == 16
+        assert STEPS.summaries["test-first"] == "Counts the classes."
     finally:
         STEPS.pop("test-first"), STEPS.pop("test-second")
 
 
-@pytest.mark.parametrize("name", ["demo", "modern-demo", "modern-cifar", "paper-cifar", "paper-imagenet"])
+@pytest.mark.parametrize("registry,entry", [(ARCHS, "dcgan-small"), (DATASETS, "folder"), (LOSSES, "acgan"),
+                                            (STEPS, "joint")])
+def test_a_name_registered_twice_is_refused(registry, entry):
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.add(entry, registry[entry], "again")
+    assert registry.summaries[entry] != "again"
+
+
+def test_config_choices_come_from_the_modules_that_implement_them():
+    from acgan.losses import ADVERSARIAL
+    from acgan.models import SPECTRAL_NORM
+    from acgan.models.augment import POLICIES
+    from acgan.optim import NAN_POLICIES, SCHEDULES
+    for key, choices in (("spectral_norm", SPECTRAL_NORM), ("adversarial", ADVERSARIAL), ("lr_schedule", SCHEDULES),
+                         ("nan_policy", NAN_POLICIES)):
+        for value in choices:
+            TrainConfig(**{key: value}).validate()
+        with pytest.raises(UserError, match=f"{key} must be one of .*{list(choices)[-1]}"):
+            TrainConfig(**{key: "nope"}).validate()
+    for policy in POLICIES:
+        TrainConfig(diffaugment=policy).validate()
+    with pytest.raises(UserError, match="unknown DiffAugment policy zoom"):
+        TrainConfig(diffaugment="color,zoom").validate()
+
+
+def test_train_help_lists_every_registered_choice_with_its_summary():
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    text = CliRunner().invoke(main, ["train", "--help"], terminal_width=200).output
+    for registry in (DATASETS, ARCHS, LOSSES):
+        for name, summary in registry.summaries.items():
+            assert f"{name}: {summary}" in " ".join(text.split()), name
+
+
+@pytest.mark.parametrize("name", ["demo", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet"])
 def test_every_preset_builds_a_working_pair(name):
     """A preset's keys validate, and its G, D and loss build and take one step on 32 px RGB batches."""
     from acgan.config import preset_names
@@ -167,7 +206,7 @@ def test_every_preset_builds_a_working_pair(name):
     cfg = assemble(name)
     res = 64 if cfg.arch == "paper-imagenet" else 32
     loss = build_loss(cfg)
-    G, D = build_models(cfg, 3, res, 10, loss.class_outputs(10), getattr(loss, "class_proxies", False))
+    G, D = build_models(cfg, 3, res, 10, loss.class_outputs(10), loss.class_proxies)
     y = torch.arange(4) % 10
     fake = G(torch.randn(4, cfg.z_dim), y)
     assert fake.shape == (4, 3, res, res)

@@ -8,9 +8,9 @@ from torch import nn
 import acgan
 from acgan.config import TrainConfig
 from acgan.models import build_models
+from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
 from acgan.training.ema import EMA
-from acgan.training.schedule import lr_factor
 from acgan.training.session import resume, train
 
 
@@ -58,7 +58,7 @@ def test_spectral_norm_bounds_the_weights(tiny_cfg, tmp_path):
 
 
 def test_translation_by_hand():
-    from acgan.training.augment import translation
+    from acgan.models.augment import translation
     x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).view(2, 1, 8, 8) + 1
     torch.manual_seed(3)
     out = translation(x)
@@ -74,7 +74,7 @@ def test_translation_by_hand():
 
 
 def test_cutout_and_color():
-    from acgan.training.augment import color, cutout, diff_augment
+    from acgan.models.augment import color, cutout, diff_augment
     x = torch.ones(64, 3, 16, 16, requires_grad=True)
     out = cutout(x)
     zeroed = (out[:, 0] == 0).flatten(1).sum(1)

@@ -1,7 +1,7 @@
 """acgan: class-conditional image synthesis with AC-GAN (Odena, Olah, Shlens, ICML 2017)."""
 from .sampling import load_generator
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def evaluate(generator, data, out, **options) -> dict:
@@ -9,7 +9,7 @@ def evaluate(generator, data, out, **options) -> dict:
     [-1, 1], or a module with sample(labels, z); `data` a data-set name or a dict of config keys for the real side
     (e.g. {"dataset": "folder", "data_dir": "cifar10.zip"}); writes OUT/metrics.json and OUT/eval/. Options: z_dim
     (100), device, and every EvalOptions field (per_class, seed, evaluator, ...)."""
-    from .evaluation.external import evaluate_generator
+    from .evaluation.any_generator import evaluate_generator
     return evaluate_generator(generator, data, out, **options)
 
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import yaml
 
-from .data import DATASETS, parse_class_list
+from .data import DATASETS, SPLITS, parse_class_list
+from .device import DEVICES, PRECISIONS
 from .errors import UserError
-from .losses import LOSSES
-from .models import ARCHS
+from .losses import ADVERSARIAL, LOSSES
+from .models import ARCHS, CONDITIONING, SPECTRAL_NORM
+from .models.augment import POLICIES as DIFFAUGMENT
+from .optim import NAN_POLICIES, SCHEDULES
 
 
 @dataclass
@@ -46,7 +49,7 @@ class TrainConfig:
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
     # --- optimisation ---
     batch_size: int = 100           # images per step (paper: 100)
-    steps: int = 50000              # optimisation steps (one D and one G update each; paper: 50k)
+    steps: int = 50000              # G updates (each after d_steps D updates; paper: 50k, d_steps 1)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -75,24 +78,17 @@ class TrainConfig:
             if not ok:
                 raise UserError(msg)
 
-        for what, value, registry in (("data set", self.dataset, DATASETS), ("architecture", self.arch, ARCHS),
-                                      ("loss", self.loss, LOSSES)):
-            need(value in registry, f"unknown {what} '{value}': choose one of {', '.join(registry)}")
-        need(self.conditioning in ("onehot", "embedding"), "conditioning must be 'onehot' or 'embedding'")
-        need(self.device in ("auto", "cpu", "cuda"), f"unknown device '{self.device}': use auto, cpu or cuda")
-        need(self.precision in ("auto", "fp32", "bf16"),
-             f"unknown precision '{self.precision}': use auto, fp32 or bf16")
-        need(self.split in ("train", "test"), "split must be 'train' or 'test'")
-        need(self.adversarial in ("auto", "bce", "hinge"), f"adversarial must be auto, bce or hinge, got "
-             f"{self.adversarial!r}")
-        need(self.spectral_norm in ("none", "d", "g", "both"), "spectral_norm must be none, d, g or both")
-        bad = [p for p in self.diffaugment.split(",") if p.strip() and p.strip() not in
-               ("color", "translation", "cutout")]
-        need(not bad, f"unknown DiffAugment policy {', '.join(bad)}: use color, translation, cutout")
-        need(self.lr_schedule in ("constant", "linear"), f"lr_schedule must be constant or linear, got "
-             f"{self.lr_schedule!r}")
+        for registry, value in ((DATASETS, self.dataset), (ARCHS, self.arch), (LOSSES, self.loss)):
+            registry.check(value)
+        for key, choices in (("conditioning", CONDITIONING), ("device", DEVICES), ("precision", PRECISIONS),
+                             ("split", SPLITS), ("adversarial", ("auto", *ADVERSARIAL)),
+                             ("spectral_norm", tuple(SPECTRAL_NORM)), ("lr_schedule", SCHEDULES),
+                             ("nan_policy", NAN_POLICIES)):
+            need(getattr(self, key) in choices, f"{key} must be one of {', '.join(choices)}, got "
+                 f"{getattr(self, key)!r}")
+        bad = [p for p in self.diffaugment.split(",") if p.strip() and p.strip() not in DIFFAUGMENT]
+        need(not bad, f"unknown DiffAugment policy {', '.join(bad)}: use {', '.join(DIFFAUGMENT)}")
         need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        need(self.nan_policy in ("stop", "skip"), f"nan_policy must be 'stop' or 'skip', got {self.nan_policy!r}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",
                      "resnet_d_blocks", "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
@@ -150,6 +146,9 @@ def from_dict(values: dict, base: TrainConfig | None = None, where: str = "confi
     return dataclasses.replace(base or TrainConfig(), **{k: _checked(k, v, where) for k, v in values.items()})
 
 
+RENAMED_PRESETS = {"modern-demo": "demo"}  # old name -> new name; the old name keeps working
+
+
 def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("acgan.presets").iterdir() if p.name.endswith(".yaml"))
 
@@ -157,6 +156,7 @@ def preset_names() -> list[str]:
 def load_yaml(path_or_preset: str) -> dict:
     """A preset name (see preset_names()) or a path to a YAML file of config keys."""
     path = Path(path_or_preset)
+    path_or_preset = RENAMED_PRESETS.get(path_or_preset, path_or_preset) if not path.exists() else path_or_preset
     if path.suffix in (".yaml", ".yml") and path.exists():
         text, where = path.read_text(), str(path)
     elif path_or_preset in preset_names():

@@ -8,6 +8,9 @@ import torch
 
 from .errors import UserError
 
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -17,15 +20,33 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-@lru_cache(maxsize=1)
 def cpu_has_fast_bf16() -> bool:
     """True when the CPU has bf16 matrix instructions (AVX512-BF16 or AMX), where bf16 autocast pays off."""
+    flags = _cpu_model()[1].split()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@lru_cache(maxsize=1)
+def _cpu_model() -> tuple[str, str]:
+    """(model name, the vector-instruction flags that decide fp32 and bf16 kernels) from /proc/cpuinfo."""
+    import platform
+
     try:
         with open("/proc/cpuinfo") as f:
-            flags = f.read()
+            text = f.read()
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return platform.processor() or platform.machine(), ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                 platform.machine())
+    words = set(text.split())
+    return model, " ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in words)
+
+
+def cpu_signature() -> str:
+    """What decides which kernels run, and so speeds and fp32 round-off: CPU model, its vector instructions, the
+    thread count and torch's version. Two machines that print the same model name may differ in instructions."""
+    model, flags = _cpu_model()
+    return f"{model} [{flags}] threads {torch.get_num_threads()} torch {torch.__version__}"
 
 
 def resolve_precision(name: str, device: torch.device) -> str:

@@ -9,6 +9,7 @@ from .data import resolve_classes
 from .errors import UserError
 from .io import atomic_save_image
 from .models import Generator, build_models
+from .models.common import Sampling
 from .pixels import to_zero_one
 from .progress import progress as progress_bar
 from .rundir import RunDir
@@ -16,7 +17,7 @@ from .rundir import RunDir
 CHUNK = 500  # images per generator call when sampling many: bounds memory, and fixes the noise stream's order
 
 
-class SplitGenerator(torch.nn.Module):
+class SplitGenerator(Sampling, torch.nn.Module):
     """The generators of a class-split run as one conditional generator over all its classes."""
 
     def __init__(self, parts: list, groups: list[list[int]], class_names: list[str]):
@@ -30,19 +31,16 @@ class SplitGenerator(torch.nn.Module):
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    @torch.no_grad()
-    def sample(self, labels, z: torch.Tensor | None = None, generator: torch.Generator | None = None):
-        """Like Generator.sample: global labels are routed to the model that owns each class."""
-        labels = torch.as_tensor(labels, dtype=torch.long).cpu()
-        if z is None:
-            z = torch.randn(len(labels), self.z_dim, generator=generator)
+    def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Global labels routed to the model that owns each class."""
+        labels = labels.cpu()
         owners = torch.tensor([self.owner[c][0] for c in labels.tolist()])
         local = torch.tensor([self.owner[c][1] for c in labels.tolist()])
         out = None
         for g, part in enumerate(self.parts):
             idx = (owners == g).nonzero().flatten()
             if len(idx):
-                x = part.sample(local[idx], z=z[idx])
+                x = part.generate(z[idx], local[idx])
                 if out is None:
                     out = torch.empty(len(labels), *x.shape[1:], device=x.device)
                 out[idx.to(x.device)] = x

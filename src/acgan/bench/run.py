@@ -130,8 +130,8 @@ def ms_ssim_speed(device) -> list[dict]:
 
 
 def feature_speed(device, precision: str) -> list[dict]:
-    from ..evaluation.classifier import EvalNet
-    from ..evaluation.fidelity import random_weights_inception
+    from ..evaluation.evaluator import EvalNet
+    from ..evaluation.evaluator.inception import random_weights_inception
     rows = []
     net = EvalNet(1, 10).to(device).eval()
     x = torch.rand(500, 1, 28, 28, device=device) * 2 - 1

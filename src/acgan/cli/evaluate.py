@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..evaluation.classifier import EVALUATOR_EPOCHS
-from ..evaluation.evaluate import EvalOptions
+from ..evaluation.context import EvalOptions
+from ..evaluation.evaluator import EVALUATOR_EPOCHS
 from .app import echo_err, main
 
 D = EvalOptions()  # the defaults, stated once in the dataclass
@@ -23,18 +23,18 @@ D = EvalOptions()  # the defaults, stated once in the dataclass
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True,
               help="Channels of the first conv stage (the others 2x and 4x): wider learns richer data, slower.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for evaluator.pt/.json (default: "
-              "evaluators/<dataset>).")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for evaluator.pt/.json (default: the data's "
+              "own folder in the cache, where `evaluate` and `check` look).")
 @click.option("--force", is_flag=True, help="Replace an existing evaluator at --out.")
 @click.option("--quiet", is_flag=True)
 def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed, out, force, quiet):
     """Train the evaluator classifier on real training images; records its accuracy on the real test split."""
     from ..config import assemble
     from ..device import resolve_device, resolve_precision
-    from ..evaluation.evaluators import train_and_save
+    from ..evaluation.evaluator import evaluator_dir_for, train_and_save
 
     cfg = assemble(None, {"dataset": dataset, "data_dir": data_dir, "classes": classes})
-    out = out or Path("evaluators") / dataset
+    out = out or evaluator_dir_for(cfg, resolution)
     if (out / "evaluator.pt").exists() and not force:
         raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
     acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, width=width, seed=seed,
@@ -44,15 +44,15 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
 
 @main.command("check")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--evaluator", "evaluator_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder written by `acgan train-classifier` for the run's data set.")
+@click.option("--evaluator", "evaluator_dir", type=click.Path(path_type=Path),
+              help="Folder written by `acgan train-classifier` (default: the data's own, trained on first use).")
 @click.option("--per-class", type=click.IntRange(2), default=D.per_class, show_default=True)
 @click.option("--seed", type=int, default=D.seed, show_default=True)
 def check(run_dir, evaluator_dir, per_class, seed):
     """Quick sample check: evaluator accuracy and feature diversity per class, as JSON on stdout."""
-    from ..evaluation.evaluate import check as run_check
+    from ..evaluation.run import check as run_check
 
-    click.echo(json.dumps(run_check(run_dir, evaluator_dir, per_class=per_class, seed=seed), indent=2))
+    click.echo(json.dumps(run_check(run_dir, evaluator_dir, per_class=per_class, seed=seed, log=echo_err), indent=2))
 
 
 @main.command()
@@ -62,8 +62,8 @@ def check(run_dir, evaluator_dir, per_class, seed):
 @click.option("--classes", help="For a folder of samples: the data's classes they cover (default: all).")
 @click.option("--out", type=click.Path(path_type=Path), help="For a folder of samples: where metrics.json and eval/ "
               "go (default: FOLDER-eval beside it).")
-@click.option("--evaluator", help="Folder from `acgan train-classifier` (default: evaluators/<data>-<hash>, trained "
-              "on first use).")
+@click.option("--evaluator", help="Folder from `acgan train-classifier` (default: the data's own, in the cache "
+              "folder, trained on first use).")
 @click.option("--per-class", type=click.IntRange(10), default=D.per_class, show_default=True,
               help="Samples per class.")
 @click.option("--real-per-class", type=click.IntRange(10), default=D.real_per_class, show_default=True)
@@ -82,8 +82,8 @@ def check(run_dir, evaluator_dir, per_class, seed):
 def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
     """The paper's analyses: of a run (RUN_DIR/metrics.json, RUN_DIR/eval/), or of a folder of samples with one
     sub-folder per class named like --dataset's classes (OUT/metrics.json, OUT/eval/)."""
-    from ..evaluation.evaluate import evaluate as run_evaluation
-    from ..evaluation.external import evaluate_folder
+    from ..evaluation.any_generator import evaluate_folder
+    from ..evaluation.run import evaluate as run_evaluation
 
     if resolutions:
         try:
@@ -111,6 +111,6 @@ def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
 @click.option("--out", type=click.Path(path_type=Path), help="HTML file (default: RUN_DIR/report.html).")
 def report(run_dir, out):
     """One self-contained HTML page with the tables and figures of `acgan evaluate`."""
-    from ..evaluation.report import write_report
+    from ..evaluation.outputs.report import write_report
 
     click.echo(f"wrote {write_report(run_dir, out)}")

@@ -35,7 +35,8 @@ def experiment():
 
 def _experiment_options(f):
     for opt in reversed([
-        click.option("--preset", default="demo", show_default=True, help="Base config (preset or YAML file)."),
+        click.option("--preset", default="paper-fashion-mnist", show_default=True,
+                     help="Base config (preset or YAML file)."),
         click.option("--dataset"), click.option("--data-dir"), click.option("--classes"), click.option("--arch"),
         click.option("--steps", type=click.IntRange(1), required=True, help="Steps per model."),
         click.option("--seed", type=int),
@@ -82,9 +83,10 @@ def experiment_resolution(preset, overrides, evaluator, per_class, pairs, out, r
 
 def _recipe_options(f):
     for opt in reversed([
-        click.option("--recipes", default="acgan@demo,acgan-mod,tac,adc,reacgan,projection", show_default=True,
+        click.option("--recipes", default="acgan@paper-fashion-mnist,acgan-mod,tac,adc,reacgan,projection",
+                     show_default=True,
                      help="Comma-separated LOSS or LOSS@PRESET entries; a bare LOSS runs on --preset."),
-        click.option("--preset", default="modern-demo", show_default=True, help="Base config (preset or YAML)."),
+        click.option("--preset", default="demo", show_default=True, help="Base config (preset or YAML)."),
         click.option("--dataset"), click.option("--data-dir"), click.option("--arch"),
         click.option("--steps", type=click.IntRange(1), help="Steps per model (default: each preset's own)."),
         click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE"),

@@ -14,7 +14,14 @@ from ..models import ARCHS
 from .app import echo_err, main
 
 
-@main.command()
+def _choices_epilog() -> str:
+    """What --dataset, --arch and --loss accept, one line each ('\b' keeps click from re-wrapping them)."""
+    return "\n\n".join(f"\b\n{title}:\n{registry.help()}" for title, registry in
+                       (("Data sets (--dataset)", DATASETS), ("Architectures (--arch)", ARCHS),
+                        ("Losses (--loss)", LOSSES)))
+
+
+@main.command(epilog=_choices_epilog())
 @click.option("--preset", default="demo", show_default=True,
               help=f"Preset name ({', '.join(preset_names())}) or a YAML file of config keys.")
 @click.option("--dataset", help=f"{', '.join(DATASETS)}.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .classes import parse_class_list, resolve_classes
-from .registry import DATASETS, DataSpec, register
+from .registry import DATASETS, SPLITS, DataSpec, register
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -65,5 +65,5 @@ def load_data(cfg, resolution: int | None, split: str | None = None) -> ImageDat
     return ImageData(images, labels, [names[i] for i in keep], keep)
 
 
-__all__ = ["DATASETS", "DataSpec", "register", "ImageData", "DataDescription", "describe", "load_data",
+__all__ = ["DATASETS", "SPLITS", "DataSpec", "register", "ImageData", "DataDescription", "describe", "load_data",
            "parse_class_list", "resolve_classes"]

@@ -1,10 +1,15 @@
 """The data-set registry: `dataset:` names -> DataSpec. A module in this package registers its sets on import."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-DATASETS: dict[str, "DataSpec"] = {}
+from ..registry import Registry
+
+DATASETS = Registry("data set")
+SPLITS = ("train", "test")
 
 
 class DataSpec:
@@ -13,6 +18,10 @@ class DataSpec:
     `keep` lists class indices of the full set in the order the run uses them; loaded labels are positions in it."""
     name: str = ""
     summary: str = ""
+
+    def source_identity(self, data_dir: str) -> str:
+        """What names this set's files: the folder or zip (resolved), so one path's data are one data set."""
+        return str(Path(data_dir).resolve())
 
     def class_names(self, data_dir: str, split: str) -> list[str]:
         raise NotImplementedError
@@ -34,6 +43,9 @@ class InMemoryData(DataSpec):
     fixed_channels: int = 3
     fixed_resolution: int = 32
 
+    def source_identity(self, data_dir: str) -> str:
+        return self.name  # the same published files wherever they were downloaded
+
     def read(self, data_dir: str, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
         """(uint8 images [N, C, R, R], int64 labels [N], all class names)."""
         raise NotImplementedError
@@ -53,8 +65,7 @@ class InMemoryData(DataSpec):
 
 
 def register(spec: DataSpec) -> DataSpec:
-    DATASETS[spec.name] = spec
-    return spec
+    return DATASETS.add(spec.name, spec, spec.summary)
 
 
 def select_classes(images: torch.Tensor, labels: torch.Tensor, keep: list[int], num_classes: int,

@@ -1,4 +1,11 @@
-"""Evaluation: the paper's analyses as named steps (pipeline.STEPS) over generated and real samples.
+"""Evaluation: the paper's analyses of a class-conditional generator.
 
-The modules below register their steps on import, so the registry is whole whenever this package is loaded."""
-from . import class_diversity, discriminability, diversity, fidelity, figures, joint, overfit, sample_quality  # noqa: F401
+- context.py: the options, the samples and what judges them (EvalContext), handed to every step;
+- steps/: one analysis per file, registered on import (a new step is a new file there);
+- evaluator/: the data set's classifier (network, storage, the Inception bridges);
+- run.py (a run: `evaluate`, `check`) and any_generator.py (a folder of samples, a Python callable): the drivers;
+- outputs/: figures, the HTML report and its pieces;
+- real_stats.py, sweep.py, cache.py: what several steps share; known_diversity.py: the measures' validation."""
+from .context import EvalContext, EvalOptions, SampleSet
+
+__all__ = ["EvalContext", "EvalOptions", "SampleSet"]

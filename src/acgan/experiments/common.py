@@ -6,9 +6,9 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data import load_data
 from ..errors import UserError
-from ..evaluation.evaluate import EvalOptions
-from ..evaluation.pipeline import EvalContext, SampleSet, run_steps, take_per_class
-from ..evaluation.report import html_image, html_page
+from ..evaluation.context import EvalContext, EvalOptions, SampleSet, take_per_class
+from ..evaluation.outputs.html import html_image, html_page
+from ..evaluation.steps import run_steps
 from ..io import atomic_write_json, atomic_write_text
 from ..metrics.ms_ssim import MIN_SIZE
 from ..sampling import load_generator, sample_classes

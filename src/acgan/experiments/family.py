@@ -14,10 +14,10 @@ from PIL import Image
 from ..config import TrainConfig
 from ..data import load_data
 from ..errors import UserError
-from ..evaluation.evaluate import check_run
-from ..evaluation.evaluators import get_evaluator
-from ..evaluation.figures import new_figure, save_figure
-from ..evaluation.report import html_table
+from ..evaluation.evaluator import get_evaluator
+from ..evaluation.outputs.figures import new_figure, save_figure
+from ..evaluation.outputs.html import html_table
+from ..evaluation.run import check_run
 from ..sampling import load_generator, sample_classes
 from ..training.loop import Trainer
 from ..training.session import load_training_data, train_or_resume

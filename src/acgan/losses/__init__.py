@@ -2,11 +2,13 @@
 import importlib
 import pkgutil
 
-from .registry import LOSSES, SUMMARIES, build_loss, register
+from .base import DOutput, Loss
+from .registry import LOSSES, build_loss, register
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 from .acgan import ACGANLoss  # noqa: E402
+from .adversarial import KINDS as ADVERSARIAL  # noqa: E402
 
-__all__ = ["LOSSES", "SUMMARIES", "build_loss", "register", "ACGANLoss"]
+__all__ = ["LOSSES", "Loss", "DOutput", "build_loss", "register", "ACGANLoss", "ADVERSARIAL"]

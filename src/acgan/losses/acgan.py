@@ -13,27 +13,21 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from .adversarial import d_source, g_source
+from .adversarial import accuracy, d_source, g_source
+from .base import Loss
 from .registry import register
 
 
 @register("acgan", "the paper's objective: D's class head on real and generated images, BCE source loss")
 @dataclass
-class ACGANLoss:
+class ACGANLoss(Loss):
     class_weight: float = 1.0
     real_label: float = 1.0  # < 1: one-sided label smoothing of the source target (not in the paper)
     adversarial: str = "bce"  # the paper's; "hinge" swaps the source terms only
-    # the parts each step reports, in stats.jsonl's column order
-    stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
 
     @classmethod
     def from_config(cls, cfg) -> "ACGANLoss":
         return cls(cfg.class_loss_weight, cfg.real_label, "bce" if cfg.adversarial == "auto" else cfg.adversarial)
-
-    @staticmethod
-    def class_outputs(num_classes: int) -> int:
-        """Units of D's class head."""
-        return num_classes
 
     def discriminator(self, real: tuple, fake: tuple, y_real: torch.Tensor, y_fake: torch.Tensor) -> dict:
         """-(L_S + w L_C) for D, from D's outputs on a real and a generated batch."""
@@ -42,8 +36,7 @@ class ACGANLoss:
         source = d_source(src_r, src_f, self.adversarial, self.real_label)
         cls = F.cross_entropy(cls_r, y_real) + F.cross_entropy(cls_f, y_fake)
         return {"loss": source + self.class_weight * cls, "d_source": source.detach(), "d_class": cls.detach(),
-                "acc_real": (cls_r.argmax(1) == y_real).float().mean().detach(),
-                "acc_fake": (cls_f.argmax(1) == y_fake).float().mean().detach()}
+                "acc_real": accuracy(cls_r, y_real), "acc_fake": accuracy(cls_f, y_fake)}
 
     def generator(self, fake: tuple, y_fake: torch.Tensor) -> dict:
         """-(L_C - L_S) for G, non-saturating: BCE(D_S(G(z)), real) + w CE(D_C(G(z)), c)."""

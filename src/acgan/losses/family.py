@@ -1,4 +1,5 @@
-"""Fixes of AC-GAN's loss of intra-class variety (formulas: shared/docs/acgan-family.md), hinge source loss by default.
+"""Fixes of AC-GAN's loss of intra-class variety, hinge source loss by default (formulas as in the papers and
+PyTorch-StudioGAN's src/utils/losses.py; docs/models.md lists them all).
 
 - acgan-mod (StudioGAN's ACGAN-Mod): D's class head learns from real images only.
     D: hinge + w CE(C(x_r), y_r)                      G: -s_f + w CE(C(G), y_f)
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from torch.nn import functional as F
 
 from .adversarial import accuracy, d_source, g_source
+from .base import Loss
 from .registry import register
 
 
@@ -24,19 +26,18 @@ def _floats(out: tuple) -> tuple:
 
 
 @dataclass
-class _Family:
+class _Family(Loss):
     class_weight: float = 1.0
     adversarial: str = "hinge"
     real_label: float = 1.0
-    stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
 
     @classmethod
     def from_config(cls, cfg):
         kind = "hinge" if cfg.adversarial == "auto" else cfg.adversarial
         return cls(cfg.class_loss_weight, kind, cfg.real_label)
 
-    @staticmethod
-    def class_outputs(num_classes: int) -> int:
+    @classmethod
+    def class_outputs(cls, num_classes: int) -> int:
         return 2 * num_classes
 
     def _out(self, prefix: str, source, cls, **stats) -> dict:
@@ -46,8 +47,8 @@ class _Family:
 
 @register("acgan-mod", "hinge; D's class head trained on real images only (StudioGAN's ACGAN-Mod)")
 class ACGANModLoss(_Family):
-    @staticmethod
-    def class_outputs(num_classes: int) -> int:
+    @classmethod
+    def class_outputs(cls, num_classes: int) -> int:
         return num_classes
 
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
@@ -98,8 +99,8 @@ class ProjectionLoss(_Family):
     D(x, y) = source logit + class logit of y, trained with the hinge (or BCE) loss alone; there is no CE term.
     d_class / g_class report the projection term's mean; acc_* are D's argmax over the projections."""
 
-    @staticmethod
-    def class_outputs(num_classes: int) -> int:
+    @classmethod
+    def class_outputs(cls, num_classes: int) -> int:
         return num_classes
 
     @staticmethod

@@ -1,5 +1,5 @@
-"""ReACGAN (Kang et al. 2021): the class term is D2D-CE on unit-sphere features, which keeps the classifier's
-gradients bounded early in training (formulas: shared/docs/acgan-family.md).
+"""ReACGAN (Kang et al., NeurIPS 2021, arXiv 2111.01118): the class term is D2D-CE on unit-sphere features, which
+keeps the classifier's gradients bounded early in training.
 
 D's class output here is [f (P normalised features), s(f, v_1..K) (cosines to the class proxies)]: see
 models.common.TwoHeads.add_proxies. For sample i of class y_i, with s_p = s(f_i, v_{y_i}):
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .adversarial import accuracy, d_source, g_source
+from .base import Loss
 from .registry import register
 
 PROJECTION_DIM = 512  # P, the paper's and StudioGAN's
@@ -33,7 +34,7 @@ def d2d_ce(cls_out: torch.Tensor, labels: torch.Tensor, pos_margin: float, neg_m
 
 @register("reacgan", "D2D-CE on unit-sphere features and class proxies, hinge (ReACGAN)")
 @dataclass
-class ReACGANLoss:
+class ReACGANLoss(Loss):
     class_weight: float = 0.5
     adversarial: str = "hinge"
     real_label: float = 1.0
@@ -41,15 +42,14 @@ class ReACGANLoss:
     neg_margin: float = 0.02
     temperature: float = 0.5
     class_proxies = True
-    stat_keys = ("d_source", "d_class", "g_source", "g_class", "acc_real", "acc_fake")
 
     @classmethod
     def from_config(cls, cfg) -> "ReACGANLoss":
         # ReACGAN's own lambda is 0.5: its presets set class_loss_weight, whose default is the paper's 1.0
         return cls(cfg.class_loss_weight, "hinge" if cfg.adversarial == "auto" else cfg.adversarial, cfg.real_label)
 
-    @staticmethod
-    def class_outputs(num_classes: int) -> int:
+    @classmethod
+    def class_outputs(cls, num_classes: int) -> int:
         return PROJECTION_DIM
 
     def _class_term(self, cls_out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

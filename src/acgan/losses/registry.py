@@ -1,19 +1,20 @@
-"""The loss registry: `loss:` names -> a class with from_config(cfg), discriminator(...) and generator(...).
-
-The training loop calls only those two methods and reads `stat_keys`; it never knows which loss it runs."""
+"""The loss registry: `loss:` names -> a Loss subclass (base.py), the only interface the training loop uses."""
 from __future__ import annotations
 
-LOSSES: dict[str, type] = {}
-SUMMARIES: dict[str, str] = {}
+from ..registry import Registry
+from .base import Loss
+
+LOSSES = Registry("loss")
 
 
 def register(name: str, summary: str):
     def add(cls: type) -> type:
-        LOSSES[name], SUMMARIES[name] = cls, summary
-        cls.name = name
-        return cls
+        if not issubclass(cls, Loss):
+            raise TypeError(f"loss '{name}' must subclass acgan.losses.base.Loss")
+        cls.name, cls.summary = name, summary
+        return LOSSES.add(name, cls, summary)
     return add
 
 
-def build_loss(cfg):
+def build_loss(cfg) -> Loss:
     return LOSSES[cfg.loss].from_config(cfg)

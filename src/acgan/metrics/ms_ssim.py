@@ -11,8 +11,16 @@ pytorch-msssim.
 """
 from __future__ import annotations
 
+import json
+import time
+
 import torch
 from torch.nn import functional as F
+
+from ..device import cpu_signature
+from ..errors import UserError
+from ..io import atomic_write_json
+from ..locations import cache_dir
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WIN_SIZE, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
@@ -68,7 +76,7 @@ def _blur(x: torch.Tensor, size: int) -> torch.Tensor:
 def strategy(shape: tuple, device) -> str:
     """The blur for [*, C, H, W] maps on `device`: timed once per shape and process on a small batch, the choice
     remembered in the cache folder (per CPU model and torch version) so every run on a machine filters alike."""
-    key = f"{torch.device(device).type}:{_machine()}:{'x'.join(map(str, shape))}"
+    key = f"{torch.device(device).type}:{cpu_signature()}:{'x'.join(map(str, shape))}"
     if key not in _chosen:
         stored = _stored_choices()
         if key not in stored:
@@ -79,8 +87,6 @@ def strategy(shape: tuple, device) -> str:
 
 
 def _time_blurs(shape: tuple, device) -> str:
-    import time
-
     x = torch.rand(16, *shape, device=device)
     win = _gaussian(min(WIN_SIZE, *shape[-2:]), SIGMA, x.dtype, x.device)
     best = {}
@@ -97,27 +103,11 @@ def _time_blurs(shape: tuple, device) -> str:
     return min(best, key=best.get)
 
 
-def _machine() -> str:
-    import platform
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return f"{cpu} torch {torch.__version__} threads {torch.get_num_threads()}"
-
-
 def _choices_path():
-    from ..locations import cache_dir
-
     return cache_dir() / "ms_ssim_blur.json"
 
 
 def _stored_choices() -> dict:
-    import json
-
     try:
         return json.loads(_choices_path().read_text())
     except (OSError, ValueError):
@@ -125,19 +115,10 @@ def _stored_choices() -> dict:
 
 
 def _store_choices(choices: dict) -> None:
-    """Best effort: a read-only cache folder only means timing again in the next process."""
-    import json
-    import os
-    import tempfile
-
-    path = _choices_path()
+    """Best effort: a read-only or full cache folder only means timing again in the next process."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ms_ssim")
-        with os.fdopen(fd, "w") as f:
-            json.dump(choices, f, indent=1)
-        os.replace(tmp, path)
-    except OSError:
+        atomic_write_json(_choices_path(), choices, indent=1)
+    except (OSError, UserError):
         pass
 
 

@@ -8,11 +8,13 @@ import pkgutil
 
 from torch import nn
 
-from .common import ClassConditioning, Discriminator, Generator, init_paper
+from .common import CONDITIONING, ClassConditioning, Discriminator, Generator, init_paper
 from .registry import ARCHS, ArchSpec, register
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
+
+SPECTRAL_NORM = {"none": (), "d": ("d",), "g": ("g",), "both": ("g", "d")}  # choice -> the networks it covers
 
 
 def default_resolution(arch: str, native: int) -> int:
@@ -34,8 +36,8 @@ def build_models(cfg, channels: int, resolution: int, num_classes: int,
         d.heads.add_proxies(num_classes)
     init_paper(g, cfg.init_std)
     init_paper(d, cfg.init_std)
-    for net, which in ((g, ("g", "both")), (d, ("d", "both"))):
-        if cfg.spectral_norm in which:
+    for net, which in ((g, "g"), (d, "d")):
+        if which in SPECTRAL_NORM[cfg.spectral_norm]:
             add_spectral_norm(net)
     return g, d
 
@@ -51,5 +53,6 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-__all__ = ["ARCHS", "ArchSpec", "register", "Generator", "Discriminator", "build_models", "default_resolution",
+__all__ = ["ARCHS", "CONDITIONING", "SPECTRAL_NORM", "ArchSpec", "register", "Generator", "Discriminator",
+           "build_models", "default_resolution",
            "count_parameters"]

@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+CONDITIONING = ("onehot", "embedding")
+
 
 class ClassConditioning(nn.Module):
     """Turns (z, labels) into G's input vector: z concatenated with a one-hot code (paper) or a learned embedding."""
@@ -126,26 +128,37 @@ def g_up(c_in: int, c_out: int, *, kernel: int, last: bool = False) -> list:
 
 
 class Sampling:
-    """What every generator offers: sample(labels, z=None, generator=None) -> images in [-1, 1], in eval mode.
-    Needs `z_dim` and a forward(z, labels)."""
+    """What every generator offers, ours or anyone's: sample(labels, z=None, generator=None) -> images in [-1, 1].
+    A subclass has `z_dim` and generate(z, labels); the noise, unless given, is N(0, 1) drawn on the CPU from
+    `generator`, so the same seed gives the same images on any device."""
+    z_dim: int
 
     @torch.no_grad()
-    def sample(self, labels: torch.Tensor, z: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images in [-1, 1] for `labels` (LongTensor [N]); fresh N(0, 1) noise unless `z` is given."""
-        device = next(self.parameters()).device
-        labels = torch.as_tensor(labels, dtype=torch.long, device=device)
+    def sample(self, labels, z: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images in [-1, 1] for `labels` (class indices [N]); fresh N(0, 1) noise unless `z` is given."""
+        labels = torch.as_tensor(labels, dtype=torch.long)
         if z is None:
-            z = torch.randn(len(labels), self.z_dim, generator=generator, device="cpu").to(device)
+            z = torch.randn(len(labels), self.z_dim, generator=generator)
+        return self.generate(z, labels)
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ModuleSampling(Sampling):
+    """Sampling for an nn.Module generator: forward(z, labels) in eval mode on the module's device."""
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        device = next(self.parameters()).device
         was_training = self.training
         self.eval()
         try:
-            return self(z.to(device), labels).float()
+            return self(z.to(device), labels.to(device)).float()
         finally:
             self.train(was_training)
 
 
-class Generator(Sampling, nn.Module):
+class Generator(ModuleSampling, nn.Module):
     """G(z, c): conditioning -> Linear to (channels, start, start) -> a stack of upsampling layers."""
 
     def __init__(self, cond: ClassConditioning, z_dim: int, start_channels: int, start_size: int,

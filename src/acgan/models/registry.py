@@ -5,14 +5,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import UserError
+from ..registry import Registry
 
-ARCHS: dict[str, "ArchSpec"] = {}
+ARCHS = Registry("architecture")
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
-    summary: str                                    # one line for --help and the README
+    summary: str                                    # one line for --help and the docs
     build_generator: Callable                       # (cfg, cond, channels, resolution) -> Generator
     build_discriminator: Callable                   # (cfg, channels, resolution, num_classes) -> Discriminator
     default_resolution: Callable[[int], int]        # the data's native px -> the px it trains at by default
@@ -25,5 +26,4 @@ class ArchSpec:
 
 
 def register(spec: ArchSpec) -> ArchSpec:
-    ARCHS[spec.name] = spec
-    return spec
+    return ARCHS.add(spec.name, spec, spec.summary)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import Discriminator, Sampling
+from .common import Discriminator, ModuleSampling
 from .registry import ArchSpec, register
 
 
@@ -41,7 +41,7 @@ class UpBlock(nn.Module):
         return h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
-class ResNetGenerator(Sampling, nn.Module):
+class ResNetGenerator(ModuleSampling, nn.Module):
     def __init__(self, num_classes: int, z_dim: int, channels: int, resolution: int, width: int, embed_dim: int):
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes

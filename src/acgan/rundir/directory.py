@@ -56,8 +56,13 @@ class RunDir:
     def is_split(self) -> bool:
         return self.read().split is not None
 
+    @staticmethod
+    def group_name(g: int) -> str:
+        """The sub-run folder of group g of a class-split run."""
+        return f"group-{g:03d}"
+
     def group(self, g: int) -> "RunDir":
-        return RunDir(self.path / f"group-{g:03d}")
+        return RunDir(self.path / self.group_name(g))
 
     def groups(self) -> list["RunDir"]:
         return [RunDir(self.path / d) for d in self.read().split["dirs"]]
@@ -103,6 +108,15 @@ class RunDir:
         if (self.path / ".lock").is_file():
             self.lock()
             self.unlock()
+
+    # --- what `acgan evaluate` writes ---
+    def figure(self, name: str) -> Path:
+        """eval/<name>.png: a figure or image grid of the evaluation."""
+        return self.eval_dir / f"{name}.png"
+
+    def class_strip(self, c: int) -> Path:
+        """eval/class-NNN.png: a strip of class c's samples, for the report's per-class table."""
+        return self.eval_dir / f"class-{c:03d}.png"
 
     # --- checkpoints ---
     def checkpoints(self) -> list[tuple[int, Path]]:

@@ -18,16 +18,16 @@ from ..device import autocast, resolve_device, resolve_precision
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
 from ..models import build_models, count_parameters
+from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
+from ..optim.nonfinite import diverged, finite, skip_if_not_finite
+from ..optim.schedule import LearningRates
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
-from .augment import diff_augment, parse_policy
 from .batches import DeviceBatches
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
-from .divergence import diverged, finite, skip_if_not_finite
 from .ema import EMA
 from .monitor import CollapseMonitor
-from .schedule import LearningRates
 from .signals import StopSignals
 
 
@@ -51,8 +51,7 @@ class Trainer:
                                        data.resolution, len(data.labels))
         self.loss = build_loss(cfg)
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
-                                      self.loss.class_outputs(data.num_classes),
-                                      getattr(self.loss, "class_proxies", False))
+                                      self.loss.class_outputs(data.num_classes), self.loss.class_proxies)
         if self.dist.active and cfg.sync_batchnorm:
             self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -274,8 +273,9 @@ class Trainer:
                                     f"MS-SSIM {found['class_ms_ssim'][c]:.3f}")
                         if main:
                             run.append_stats(row)
+                        shown = self.loss.progress_stat
                         bar.set_postfix(d=f"{row['d_loss']:.3f}", g=f"{row['g_loss']:.3f}",
-                                        acc_fake=f"{row['acc_fake']:.2f}", img_s=f"{row['images_per_s']:.0f}")
+                                        **{shown: f"{row[shown]:.2f}"}, img_s=f"{row['images_per_s']:.0f}")
                         sums.zero_()
                         count, t_last = 0, time.perf_counter()
                     if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):

@@ -5,19 +5,20 @@ Every check samples `per_class` images per class from fixed z and records per cl
   it failed the validation on generators of known diversity, docs/diversity.md);
 - recall and coverage in pixel space (images at 14 px) against as many real training images of the class: the
   measures that passed that validation at this sample count, with the levels in VERDICT_LEVELS.
-A class is reported collapsing when both validated measures fall below their levels (the collapse verdict).
+A class is reported collapsing by the collapse verdict (metrics/collapse.py) with the monitor's own levels.
 """
 from __future__ import annotations
 
 import torch
 
 from ..metrics import class_ms_ssim
+from ..metrics.collapse import verdict
 from ..metrics.ms_ssim import MIN_SIZE
 from ..metrics.prdc import pixel_features, prdc
 from ..pixels import to_unit
 
 VERDICT_K = 5                                       # k-NN balls of coverage; recall uses 3, as in evaluation
-VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples per class (docs/diversity.md)
+VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples per class (docs/results/diversity.md)
 
 
 class CollapseMonitor:
@@ -50,8 +51,8 @@ class CollapseMonitor:
             f = pixel_features(fake[self.labels == c])
             recall.append(prdc(self.reference[c], f, k=3)["recall"])
             coverage.append(prdc(self.reference[c], f, k=VERDICT_K)["coverage"])
-        low = {c for c in range(self.num_classes)
-               if recall[c] < VERDICT_LEVELS["recall"] and coverage[c] < VERDICT_LEVELS["coverage"]}
+        low = {c for c in range(self.num_classes) if verdict({"recall": recall[c], "coverage": coverage[c]},
+                                                             VERDICT_LEVELS, tuple(VERDICT_LEVELS))["collapsed"]}
         return recall, coverage, low
 
     @torch.no_grad()

@@ -53,7 +53,7 @@ def split_record(cfg: TrainConfig, per_model: int, grouping: str) -> RunRecord:
     record = planned_record(cfg)
     groups = class_groups(record.data["num_classes"], per_model, grouping, cfg.seed)
     record.split = {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
-                    "dirs": [f"group-{g:03d}" for g in range(len(groups))]}
+                    "dirs": [RunDir.group_name(g) for g in range(len(groups))]}
     return record
 
 

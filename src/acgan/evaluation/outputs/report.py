@@ -1,61 +1,14 @@
 """`acgan report`: one self-contained HTML page (images embedded) from metrics.json and the figures."""
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
 
-from ..errors import UserError
-from ..io import atomic_write_text
-from ..rundir import RunDir
-from .figures import class_strip
-
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child{text-align:left}img{max-width:100%;margin:4px}
-.note{color:#555;font-size:.9em}figure{display:inline-block;margin:0 8px;vertical-align:top}
-figcaption{font-size:.85em;color:#444}"""
-
-
-def html_image(path: Path, caption: str, width: int | None = None) -> str:
-    if not path.is_file():
-        return f"<p class=note>({html.escape(path.name)} missing)</p>"
-    data = base64.b64encode(path.read_bytes()).decode()
-    w = f' width="{width}"' if width else ""
-    return (f'<figure><img src="data:image/png;base64,{data}"{w} alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-
-
-class Raw(str):
-    """A table cell that is already HTML."""
-
-
-def html_thumb(path: Path, alt: str, height: int = 40) -> str:
-    """An inline image for a table cell (embedded), or a note when the file is missing."""
-    if not path.is_file():
-        return "(missing)"
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img src="data:image/png;base64,{data}" height="{height}" alt="{html.escape(alt)}">'
-
-
-def html_table(head: list[str], rows: list[list]) -> str:
-    def cell(v):
-        if isinstance(v, Raw):
-            return v
-        if isinstance(v, float):
-            return f"{v:.4f}"
-        return html.escape(str(v))
-    out = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
-    for r in rows:
-        out += "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>"
-    return out + "</table>"
-
-
-def html_page(title: str, body: str) -> str:
-    """A whole self-contained page: the shared style, the title, the body."""
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+from ...errors import UserError
+from ...io import atomic_write_text
+from ...rundir import RunDir
+from .html import Raw, html_image, html_page, html_table, html_thumb
 
 
 def _pct(v) -> str:
@@ -67,7 +20,7 @@ def build_report(run_dir: Path) -> str:
     if not run.metrics_path.is_file():
         raise UserError(f"{run.path} has no metrics.json: run `acgan evaluate {run.path}` first")
     m = json.loads(run.metrics_path.read_text())
-    run_dir, ev = run.path, run.eval_dir
+    run_dir = run.path
     disc, div, jnt = m["discriminability"], m["diversity"], m["joint"]
     names, res, rs = m["class_names"], m["model_resolution"], disc["resolutions"]
     gen_at, real_at = disc["generated"][str(res)], disc["real"][str(res)]
@@ -76,9 +29,9 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
-             _per_class(m, ev),
-             "<h2>Samples</h2>", html_image(ev / "samples.png", "one class per row, the same z down each column"),
-             html_image(ev / "class_as_style.png", "one z per row, one class per column (class as style switch)"),
+             _per_class(m, run),
+             "<h2>Samples</h2>", html_image(run.figure("samples"), "one class per row, the same z down each column"),
+             html_image(run.figure("class_as_style"), "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
              f"<p>Images resized ({html.escape(disc['resize'])}) to each resolution; accuracy of the evaluator, "
              "std over 10 subsets.</p>",
@@ -87,8 +40,8 @@ def build_report(run_dir: Path) -> str:
                       disc["generated"][str(r)]["accuracy"], disc["generated"][str(r)]["std"]] for r in rs]),
              f"<p>Classes more discriminable at {res} px than at {rs[0]} px: "
              f"{_pct(disc['fraction_classes_better_at_model_than_lowest'])} (paper, ImageNet 128 vs 32 px: 84.4%).</p>",
-             html_image(ev / "discriminability.png", "accuracy vs resolution"),
-             html_image(ev / "discriminability_per_class.png", "per class: lowest vs model resolution"),
+             html_image(run.figure("discriminability"), "accuracy vs resolution"),
+             html_image(run.figure("discriminability_per_class"), "per class: lowest vs model resolution"),
              "<h2>Diversity: per-class MS-SSIM (paper section 4.2)</h2>",
              f"<p>{div['pairs_per_class']} random same-class pairs per class; lower is more diverse. Threshold (the "
              f"least diverse real class): {div['threshold']:.4f}. Generated classes below it: "
@@ -99,7 +52,7 @@ def build_report(run_dir: Path) -> str:
                      f"accuracy generated @{res}"],
                     [[n, r["mean"], g["mean"], g["std"], ra, ga] for n, r, g, ra, ga in
                      zip(names, div["real"], div["generated"], real_at["per_class"], gen_at["per_class"])]),
-             html_image(ev / "ms_ssim_scatter.png", "real vs generated MS-SSIM per class"),
+             html_image(run.figure("ms_ssim_scatter"), "real vs generated MS-SSIM per class"),
              "<h2>Joint analysis (paper section 4.3)</h2>",
              html_table(["quantity", "this model", "paper (ImageNet)"], [
                  ["Pearson r (accuracy vs MS-SSIM)", jnt["pearson_r"], ""],
@@ -108,20 +61,20 @@ def build_report(run_dir: Path) -> str:
                   _pct(jnt["fraction_diverse_above_accuracy"]), "78%"],
                  [f"collapsed classes with accuracy <= {_pct(jnt['accuracy_threshold'])}",
                   _pct(jnt["fraction_collapsed_at_or_below_accuracy"]), "74%"]]),
-             html_image(ev / "joint.png", "accuracy vs MS-SSIM per class"),
+             html_image(run.figure("joint"), "accuracy vs MS-SSIM per class"),
              "<h2>Sample quality scores</h2>", _scores(m),
              "<h2>Overfitting checks (paper section 4.5)</h2>",
-             html_image(ev / "nearest_pixel.png",
+             html_image(run.figure("nearest_pixel"),
                         "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
-             html_image(ev / "nearest_features.png", "the same in evaluator-feature space (L1)", 420),
-             html_image(ev / "interpolation_linear.png", "linear latent interpolation, one class per row", 420),
-             html_image(ev / "interpolation_slerp.png", "spherical latent interpolation", 420),
+             html_image(run.figure("nearest_features"), "the same in evaluator-feature space (L1)", 420),
+             html_image(run.figure("interpolation_linear"), "linear latent interpolation, one class per row", 420),
+             html_image(run.figure("interpolation_slerp"), "spherical latent interpolation", 420),
              "<h2>Training</h2>",
-             html_image(ev / "training_curves.png", "losses, D accuracy, per-class MS-SSIM monitor")]
+             html_image(run.figure("training_curves"), "losses, D accuracy, per-class MS-SSIM monitor")]
     return html_page("acgan report", "".join(parts))
 
 
-def _per_class(m: dict, ev_dir: Path) -> str:
+def _per_class(m: dict, run: RunDir) -> str:
     """The first thing to look at: each class's accuracy, diversity measures and collapse verdict."""
     cd = m.get("class_diversity")
     if not cd:
@@ -129,7 +82,7 @@ def _per_class(m: dict, ev_dir: Path) -> str:
     res = str(m["model_resolution"])
     acc = m["discriminability"]["generated"][res]["per_class"]
     gen_ms, real_ms = m["diversity"]["generated"], m["diversity"]["real"]
-    rows = [[r["class"], Raw(html_thumb(class_strip(ev_dir, c), r["class"])), a, r["distance_ratio"],
+    rows = [[r["class"], Raw(html_thumb(run.class_strip(c), r["class"])), a, r["distance_ratio"],
              f"{g['mean']:.3f} / {q['mean']:.3f}", r["intra_fid"], r["recall"], r["coverage"],
              ("COLLAPSED: " if r["collapsed"] else "") + (", ".join(r["fired"]) or "-")]
             for c, (r, a, g, q) in enumerate(zip(cd["per_class"], acc, gen_ms, real_ms))]

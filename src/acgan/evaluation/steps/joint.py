@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-from .pipeline import EvalContext, step
+from ..context import EvalContext
+from .registry import step
 
 
 def pearson(xs: list[float], ys: list[float]) -> float:
@@ -29,8 +30,9 @@ def joint(accuracy: list[float], ms_ssim: list[float], threshold: float, accurac
             "ms_ssim_threshold": threshold, "accuracy_threshold": accuracy_threshold}
 
 
-@step("joint")
+@step("joint", order=30)
 def joint_step(ctx: EvalContext) -> dict:
+    """Pearson r of per-class accuracy against MS-SSIM, and the paper's two fractions (Fig. 6)."""
     disc, div = ctx.results["discriminability"], ctx.results["diversity"]
     accuracy = disc["generated"][str(ctx.samples.resolution)]["per_class"]
     return joint(accuracy, [g["mean"] for g in div["generated"]], div["threshold"])

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import torch
 
-from ..metrics import class_ms_ssim, mean_pairwise_distance
-from ..metrics.ms_ssim import MIN_SIZE
-from .pipeline import EvalContext, step
+from ...metrics import class_ms_ssim, mean_pairwise_distance
+from ...metrics.ms_ssim import MIN_SIZE
+from ..context import EvalContext
+from .registry import step
 
 
-@step("quality")
+@step("quality", order=50, commands=("check",))
 @torch.no_grad()
 def quality_step(ctx: EvalContext) -> dict:
-    s, ev = ctx.samples, ctx.domain_evaluator
+    """Evaluator accuracy of the samples and the feature-distance ratio per class (`acgan check`)."""
+    s, ev = ctx.samples, ctx.evaluator
     k = s.num_classes
     logits, feats, _, real_feats = ctx.features()
     correct = logits.argmax(1) == s.fake_labels

@@ -1,46 +1,29 @@
-"""`acgan evaluate` and `acgan check`: the paper's analyses of a run, as named steps over one SampleSet."""
+"""`acgan evaluate` and `acgan check` of a run: its generator sampled per class, judged by the registered steps."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from ..config import TrainConfig
 from ..data import load_data
 from ..device import resolve_device
 from ..io import atomic_write_json
 from ..rundir import RunDir, RunRecord
 from ..sampling import load_generator, sample_classes
-from .classifier import load_evaluator
-from .discriminability import default_resolutions
-from .evaluators import check_compatible, get_evaluator
-from .imagenet import all_synsets, load_imagenet_inception
-from .pipeline import EvalContext, SampleSet, run_steps, take_per_class
-
-EVALUATE_STEPS = ["discriminability", "diversity", "joint", "class_diversity", "domain_metrics", "inception",
-                  "overfitting", "figures"]
-CHECK_STEPS = ["class_diversity", "quality"]
+from .context import EvalContext, EvalOptions, SampleSet, take_per_class
+from .evaluator import get_evaluator
+from .evaluator.inception import all_synsets, load_imagenet_inception
+from .steps import run_steps, steps_of
+from .sweep import default_resolutions
 
 
-@dataclass
-class EvalOptions:
-    per_class: int = 500                 # generated images per class
-    real_per_class: int = 500            # real test images per class (at most what the split has)
-    resolutions: list | None = None      # px; default: a quarter, half, once and twice the model's
-    pairs: int = 100                     # MS-SSIM pairs per class
-    seed: int = 0
-    evaluator: str | None = None         # folder from `acgan train-classifier`; default: evaluators/<data>-<hash>
-    inception: str = "auto"              # auto (when weights are found) | on | off
-    inception_weights: str | None = None
-    inception_samples: int = 5000        # generated and real images each for the Inception metrics
-    imagenet_weights: str | None = None  # torchvision Inception-v3 file, for synset-named classes
-    imagenet_synsets: str | None = None  # the 1000 synsets in class-index order
-    device: str = "auto"
-
-
-def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, cfg, opts: EvalOptions, out_dir: Path,
-                  log, *, generator=None, stats_paths=(), evaluator=None, imagenet: bool = True) -> EvalContext:
+def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, cfg: TrainConfig,
+                  opts: EvalOptions, out: Path, log, *, generator=None, stats_paths=(), evaluator=None,
+                  imagenet: bool = True) -> EvalContext:
     """Samples in [-1, 1] of each class (and the generator, when there is one), the real test images of the same
-    classes, the evaluator: ready for steps. `record` describes the samples' data as a run's config.json would."""
+    classes, the evaluator: ready for steps. `record` describes the samples' data as a run's config.json would;
+    `out` is the folder that receives metrics.json and eval/."""
     device = resolve_device(opts.device)
     k, res = len(class_names), fake.shape[-1]
     evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)
@@ -51,7 +34,7 @@ def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, 
     if imagenet and all_synsets(class_names):  # ImageNet classes: the paper's own network judges them
         classifier = load_imagenet_inception(class_names, opts.imagenet_weights, opts.imagenet_synsets)
     return EvalContext(SampleSet(fake, fake_labels, real_u8, real_labels, list(class_names), opts.seed),
-                       classifier, evaluator, opts, log, generator=generator, out_dir=Path(out_dir),
+                       classifier, evaluator, opts, log, generator=generator, out=RunDir(out),
                        train_images=lambda: load_data(cfg, res).images, real_pool=(real_all.images, real_all.labels),
                        stats_paths=list(stats_paths), device=device)
 
@@ -64,48 +47,49 @@ def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool 
     G = load_generator(run.path, device=str(resolve_device(opts.device)))
     fake, fake_labels = sample_classes(G, list(range(G.num_classes)), opts.per_class, opts.seed, progress=progress)
     stats = [g.stats_path for g in run.groups()] if record.split else [run.stats_path]
-    return build_context(fake, fake_labels, G.class_names, record, run.train_config(record), opts, run.eval_dir,
+    return build_context(fake, fake_labels, G.class_names, record, run.train_config(record), opts, run.path,
                          log, generator=G, stats_paths=stats, evaluator=evaluator, imagenet=imagenet)
 
 
 def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
     """Every analysis of the paper for one run: RUN_DIR/metrics.json and the figures in RUN_DIR/eval/."""
-    return evaluate_context(run_context(run_dir, opts, log), opts, RunDir(run_dir).path, log)
+    return evaluate_context(run_context(run_dir, opts, log), log)
 
 
-def evaluate_context(ctx: EvalContext, opts: EvalOptions, out: Path, log) -> dict:
-    """Run every step; OUT/metrics.json (the same keys for runs, sample folders and callables)."""
-    G, ev = ctx.generator, ctx.domain_evaluator
+def evaluate_context(ctx: EvalContext, log) -> dict:
+    """Run every step of `evaluate`; OUT/metrics.json: a header, then each step's section under its name (the
+    same keys for runs, sample folders and callables)."""
+    G, ev, opts = ctx.generator, ctx.evaluator, ctx.options
     step = getattr(G, "step", None)
-    log(f"evaluating {out}" + (f" at step {step}" if step is not None else "") + f": {ctx.samples.per_class} "
-        f"samples per class, evaluator {ev.meta['path']} (test accuracy {ev.meta['test_accuracy']:.4f})")
-    results = run_steps(EVALUATE_STEPS, ctx)
+    log(f"evaluating {ctx.out.path}" + (f" at step {step}" if step is not None else "") + f": "
+        f"{ctx.samples.per_class} samples per class, evaluator {ev.meta['path']} (test accuracy "
+        f"{ev.meta['test_accuracy']:.4f})")
+    results = run_steps(steps_of("evaluate"), ctx)
     metrics = {
-        "run": str(out), "step": step, "seed": opts.seed, "options": asdict(opts),
+        "run": str(ctx.out.path), "step": step, "seed": opts.seed, "options": asdict(opts),
         "evaluator": {key: ev.meta.get(key) for key in ("path", "dataset", "class_names", "resolution",
                                                          "test_accuracy", "channels")},
         "class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution,
-        **{key: results[key] for key in ("discriminability", "diversity", "joint", "class_diversity")},
-        "domain_metrics": results["domain_metrics"], "inception": results["inception"],
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **results, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    atomic_write_json(RunDir(out).metrics_path, metrics, indent=1)
+    atomic_write_json(ctx.out.metrics_path, metrics, indent=1)
     return metrics
 
 
-def check(run_dir, evaluator_dir: Path, per_class: int = 500, seed: int = 0) -> dict:
-    """Accuracy and feature diversity per class against as many real test images per class."""
-    ev = load_evaluator(evaluator_dir)
-    check_compatible(ev, RunDir(run_dir).read().data, evaluator_dir)
+def check(run_dir, evaluator_dir: Path | None = None, per_class: int = 500, seed: int = 0, log=print) -> dict:
+    """Accuracy and feature diversity per class against as many real test images per class; the evaluator is the
+    one in `evaluator_dir`, or the data's default one (trained on first use)."""
+    record = RunDir(run_dir).read()
+    ev = get_evaluator(str(evaluator_dir) if evaluator_dir else None, record, RunDir(run_dir).train_config(record),
+                       seed=seed, log=log)
     return check_run(run_dir, ev, per_class, seed)[0]
 
 
 def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = ()) -> tuple[dict, dict]:
     """(check's JSON, every step's results) for a run and a loaded evaluator; `extra_steps` run after check's."""
     opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device="cpu")
-    ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False,
-                      progress=False)
-    results = run_steps(CHECK_STEPS + list(extra_steps), ctx)
+    ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False, progress=False)
+    results = run_steps(steps_of("check") + list(extra_steps), ctx)
     return merge_check(results["quality"], results["class_diversity"]), results
 
 

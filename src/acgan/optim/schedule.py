@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+SCHEDULES = ("constant", "linear")
+
 
 def lr_factor(schedule: str, step: int, steps: int) -> float:
     """The multiple of the base learning rate for step `step` (0-based) of `steps`: constant 1, or linear from 1 at

@@ -15,11 +15,11 @@ import torch
 from torchvision.models import inception_v3
 from torchvision.transforms.v2 import functional as TF
 
-from ..errors import UserError
-from ..io import file_sha256
-from ..pixels import to_zero_one
-from .fidelity import check_state_dict_file
+from ...errors import UserError
+from ...io import file_sha256
+from ...pixels import to_zero_one
 
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's port of the 2015 TF graph
 SYNSET = re.compile(r"n\d{8}")
 TORCHVISION_FILE = "inception_v3_google-0cc3c7bd.pth"
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -41,6 +41,42 @@ def synset_indices(names: list[str], synsets_file: str | None) -> list[int]:
     if missing:
         raise UserError(f"synsets {', '.join(missing[:5])} are not in the synsets list: check --imagenet-synsets")
     return [order.index(n) for n in names]
+
+
+def find_inception_weights(path: str | None) -> Path:
+    """A local weights file: the given path, else the torch hub cache; a UserError names both otherwise."""
+    candidates = [Path(path)] if path else [Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE]
+    for c in candidates:
+        if c.is_file():
+            check_state_dict_file(c)
+            return c
+    where = f"{path} does not exist" if path else f"no {INCEPTION_FILE} in the torch hub cache ({candidates[0].parent})"
+    raise UserError(f"Inception weights not found: {where}; pass --inception-weights PATH to the file "
+                    f"{INCEPTION_FILE} (torch-fidelity's TF-compatible weights)")
+
+
+def check_state_dict_file(path: Path) -> None:
+    """torch-fidelity unpickles its weights file in full; refuse any file that is more than tensors first."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise UserError(f"{path} is not a plain weights file ({type(e).__name__}); refusing to unpickle it") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path} is not a state_dict")
+
+
+def random_weights_inception(features: list[str]):
+    """torch-fidelity's TF-compatible Inception with its default (random) init and nothing downloaded: for speed
+    measurements and for tests that write a weights file of the right layout."""
+    from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
+
+    load, url = torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url
+    torch.nn.Module.load_state_dict = lambda *a, **k: None
+    tf_inception.load_state_dict_from_url = lambda *a, **k: {}
+    try:
+        return tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", features)
+    finally:
+        torch.nn.Module.load_state_dict, tf_inception.load_state_dict_from_url = load, url
 
 
 @dataclass

@@ -1,26 +1,21 @@
-"""The evaluator: a classifier trained on a data set's real training split.
+"""The evaluator's network: a classifier trained on a data set's real training split.
 
 It stands in for the paper's pretrained Inception on data whose classes are not ImageNet classes: its accuracy on
 generated images (discriminability), its softmax (a domain Inception Score) and its penultimate features (domain
-FID/KID, diversity). Saved as a state_dict plus JSON metadata, loaded with weights_only=True.
+FID/KID, diversity). store.py saves, finds and loads it.
 """
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from ..device import autocast
-from ..errors import UserError
-from ..io import atomic_torch_save, atomic_write_json, file_sha256
-from ..pixels import to_unit
-from ..progress import progress as progress_bar
+from ...device import autocast
+from ...pixels import to_unit
+from ...progress import progress as progress_bar
 
 EVALUATOR_EPOCHS = 4  # the default of `acgan train-classifier` and of evaluators trained on first use
 NET_VERSION = 2       # evaluators saved by another version of EvalNet are retrained, never misread
@@ -112,41 +107,3 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     bar.close()
     logits, _ = Evaluator(net, {}).run(to_unit(test_x), precision=precision)
     return net, (logits.argmax(1) == test_y).float().mean().item()
-
-
-def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
-    out = Path(out)
-    atomic_torch_save(net.state_dict(), out / "evaluator.pt")
-    atomic_write_json(out / "evaluator.json", dict(meta, **net.shape, weights_sha256=file_sha256(out / "evaluator.pt")))
-
-
-class DamagedEvaluator(UserError):
-    pass
-
-
-def load_evaluator(path: Path) -> Evaluator:
-    """The evaluator in `path`; DamagedEvaluator when its files do not load or its weights fail their sha256."""
-    path = Path(path)
-    if not (path / "evaluator.json").is_file():
-        raise UserError(f"{path} holds no evaluator (evaluator.json): make one with `acgan train-classifier`")
-    try:
-        meta = json.loads((path / "evaluator.json").read_text())
-        if meta.get("net") != NET_VERSION:
-            raise ValueError(f"made by another version of acgan (network {meta.get('net', 1)}, "
-                             f"this one reads {NET_VERSION})")
-        net = EvalNet(meta["channels"], meta["num_classes"], meta["width"], meta["hidden"])
-        if meta.get("weights_sha256") not in (None, file_sha256(path / "evaluator.pt")):
-            raise ValueError("evaluator.pt does not match the sha256 in evaluator.json")
-        net.load_state_dict(torch.load(path / "evaluator.pt", map_location="cpu", weights_only=True))
-    except Exception as e:  # bad JSON, missing keys, a truncated or edited weights file
-        reason = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
-        raise DamagedEvaluator(f"the evaluator in {path} is damaged ({reason}): retrain it with "
-                               "`acgan train-classifier --force`") from None
-    return Evaluator(net.eval(), meta)
-
-
-def evaluator_meta(cfg, data, test_accuracy: float, seconds: float, epochs: int) -> dict:
-    return {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "class_names": data.class_names,
-            "source_classes": data.source_classes, "num_classes": data.num_classes, "channels": data.channels,
-            "resolution": data.resolution, "test_accuracy": round(test_accuracy, 5), "epochs": epochs,
-            "train_seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -10,9 +10,12 @@ from ..config import TrainConfig, assemble
 from ..data import describe
 from ..data.folder import GRAYSCALE_MODES, BadImage, decode_folder, folder_index, open_image
 from ..errors import UserError
+from ..models.common import Sampling
 from ..pixels import to_unit
 from ..rundir import RunRecord, data_record
 from ..sampling import sample_classes
+from .context import EvalOptions
+from .run import build_context, evaluate_context
 
 MIN_PER_CLASS = 10
 
@@ -31,7 +34,7 @@ def samples_record(cfg: TrainConfig, resolution: int) -> tuple[RunRecord, list[s
         desc.class_names
 
 
-class CallableGenerator:
+class CallableGenerator(Sampling):
     """Any generator behind the interface the steps use: sample(labels, z=None, generator=None) in [-1, 1]."""
 
     def __init__(self, fn, class_names: list[str], z_dim: int = 100, device: str = "cpu"):
@@ -42,11 +45,7 @@ class CallableGenerator:
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    @torch.no_grad()
-    def sample(self, labels, z=None, generator=None) -> torch.Tensor:
-        labels = torch.as_tensor(labels, dtype=torch.long)
-        if z is None:
-            z = torch.randn(len(labels), self.z_dim, generator=generator)
+    def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = self.fn(labels.to(self.device), z.to(self.device))
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or len(x) != len(labels):
             raise UserError(f"the generator returned {type(x).__name__} {tuple(getattr(x, 'shape', ()))}, not "
@@ -103,8 +102,6 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
 
 def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
     """`acgan evaluate FOLDER --dataset ...`: metrics.json and figures in `out` (default: FOLDER-eval beside it)."""
-    from .evaluate import EvalOptions, build_context, evaluate_context
-
     folder, cfg, opts = Path(folder), data_config(data), opts or EvalOptions()
     if not folder.exists():
         raise UserError(f"{folder} does not exist: pass a run directory or a folder of samples")
@@ -113,18 +110,14 @@ def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
     fake, labels = folder_samples(folder, desc.class_names, desc.channels)
     record, names = samples_record(cfg, fake.shape[-1])
     log(f"{len(fake)} samples from {folder}; no generator, so the latent interpolations are skipped")
-    ctx = build_context(fake, labels, names, record, cfg, opts, out / "eval", log)
-    return evaluate_context(ctx, opts, out, log)
+    return evaluate_context(build_context(fake, labels, names, record, cfg, opts, out, log), log)
 
 
 def evaluate_generator(generator, data, out, *, z_dim: int = 100, device: str = "cpu", log=print, **options) -> dict:
     """`acgan.evaluate`: any callable (labels, z) -> images in [-1, 1], or a module with sample(labels, z)."""
-    from .evaluate import EvalOptions, build_context, evaluate_context
-
     cfg, opts = data_config(data), EvalOptions(**options)
     desc = describe(cfg)
     G = CallableGenerator(generator, desc.class_names, z_dim, device)
     fake, labels = generator_samples(G, opts.per_class, opts.seed, desc.channels)
     record, names = samples_record(cfg, fake.shape[-1])
-    ctx = build_context(fake, labels, names, record, cfg, opts, Path(out) / "eval", log, generator=G)
-    return evaluate_context(ctx, opts, Path(out), log)
+    return evaluate_context(build_context(fake, labels, names, record, cfg, opts, Path(out), log, generator=G), log)

@@ -1,4 +1,5 @@
-"""Validation of the diversity measures on "generators" of known diversity.
+"""Validation of the diversity measures on "generators" of known diversity (a research tool:
+scripts/validate-diversity.py and docs/results/diversity.md use it; the evaluation itself does not).
 
 From a data set's real test images, per class: half is the real reference, the other half the pool. A generator
 with k modes draws `per_class` images from k pool images, each repeated and lightly jittered (a random shift of up
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import torch
 
+from ..metrics import class_ms_ssim
+from ..metrics.collapse import DIRECTIONS, FIDELITY, fired
 from ..metrics.prdc import pixel_features  # noqa: F401 (the network-free feature space validated here)
 from ..pixels import to_unit
-from .class_diversity import COLLAPSE_RULES, DIRECTIONS, fired, intra_fid_level, measure_class
+from .steps.class_diversity import FIXED_LEVELS, intra_fid_level, measure_class
 
 KS = (1, 2, 5, 20, 100, "all")
+MEASURES = {**DIRECTIONS, **FIDELITY}  # measure -> the side on which a low-variety generator lies
 
 
 def split_reference_pool(images_u8, labels, num_classes: int, seed: int = 0):
@@ -48,7 +52,7 @@ def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class:
              pairs: int = 100, seed: int = 0, rule_levels: dict | None = None, log=print) -> dict:
     """Every measure for every k and class, with `features(images in [-1, 1]) -> [N, D]` (the evaluator's, or
     pixels); per measure the class mean by k, whether it ranks the k in order, and the largest k it calls collapsed
-    in a majority of classes. `rule_levels` replaces the collapse levels of COLLAPSE_RULES (the monitor's own)."""
+    in a majority of classes. `rule_levels` replaces the evaluation's fixed collapse levels (the monitor's own)."""
     ref_u8, ref_labels, pools = split_reference_pool(images_u8, labels, num_classes, seed)
     per_class = per_class or min(len(p) for p in pools)
     # as many real as generated images per class, as the evaluation and the monitor compare them
@@ -56,8 +60,8 @@ def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class:
     ref_u8, ref_labels = ref_u8[keep], ref_labels[keep]
     ref = to_unit(ref_u8)
     ref_feats = features(ref)
-    levels = {"intra_fid": intra_fid_level(ref_feats, ref_labels, num_classes), **(rule_levels or {})}
-    from ..metrics import class_ms_ssim
+    levels = {**FIXED_LEVELS, "intra_fid": intra_fid_level(ref_feats, ref_labels, num_classes),
+              **(rule_levels or {})}
     levels["ms_ssim"] = max(r["mean"] for r in class_ms_ssim(ref, ref_labels, num_classes, pairs, seed))
     rows = {}
     for k in ks:
@@ -69,7 +73,7 @@ def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class:
             m["fired"] = fired(m, levels)
             per.append(m)
         rows[str(k)] = per
-        log(f"k = {k}: " + ", ".join(f"{n} {sum(p[n] for p in per) / len(per):.3f}" for n in DIRECTIONS
+        log(f"k = {k}: " + ", ".join(f"{n} {sum(p[n] for p in per) / len(per):.3f}" for n in MEASURES
                                      if n in per[0]))
     return summarise(rows, levels, num_classes, per_class)
 
@@ -77,7 +81,7 @@ def validate(features, images_u8, labels, num_classes: int, *, ks=KS, per_class:
 def summarise(rows: dict, levels: dict, num_classes: int, per_class: int) -> dict:
     ks = list(rows)
     measures = {}
-    for name, direction in DIRECTIONS.items():
+    for name, direction in MEASURES.items():
         if name not in rows[ks[0]][0]:
             continue
         means = [sum(r[name] for r in rows[k]) / num_classes for k in ks]
@@ -86,7 +90,7 @@ def summarise(rows: dict, levels: dict, num_classes: int, per_class: int) -> dic
         flagged = {k: sum(name in r["fired"] for r in rows[k]) / num_classes for k in ks}
         called = [k for k in ks if flagged[k] > 0.5]
         largest = max((k for k in called if k != "all"), key=int, default=None)
-        passes = name in COLLAPSE_RULES and ordered and "all" not in called and "5" in called
+        passes = name in DIRECTIONS and ordered and "all" not in called and "5" in called
         measures[name] = {"mean_by_k": dict(zip(ks, means)), "ranks_in_order": ordered,
                           "share_flagged_by_k": flagged, "largest_k_called_collapsed": largest,
                           "calls_all_real_collapsed": "all" in called, "passes": passes}

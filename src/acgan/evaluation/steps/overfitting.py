@@ -4,11 +4,12 @@ from __future__ import annotations
 import torch
 from torchvision.utils import make_grid
 
-from ..pixels import to_unit, to_zero_one
-from .cache import cached, content_key
-from .classifier import Evaluator
-from .figures import save_grid
-from .pipeline import EvalContext, step
+from ...pixels import to_unit, to_zero_one
+from ..cache import cached, content_key
+from ..context import EvalContext
+from ..evaluator import Evaluator
+from ..outputs.figures import save_grid
+from .registry import step
 
 
 def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096) -> torch.Tensor:
@@ -80,13 +81,13 @@ def samples_grid(G, columns: int = 10, seed: int = 0) -> torch.Tensor:
     return make_grid(to_zero_one(G.sample(labels, z=z)), nrow=columns, padding=2, pad_value=1.0)
 
 
-@step("overfitting")
+@step("overfitting", order=80)
 def overfitting_step(ctx: EvalContext) -> None:
     """Nearest training neighbours of one sample per class; with a generator, the grids that need z."""
     s = ctx.samples
     firsts = torch.stack([s.fake[s.fake_labels == c][0] for c in range(s.num_classes)])  # one sample per class
     train = ctx.train_images()
-    ev = ctx.domain_evaluator
+    ev = ctx.evaluator
     grids = {"nearest_pixel": neighbour_grid(firsts, train),
              "nearest_features": neighbour_grid(firsts, train, features=(ev.run(firsts)[1],
                                                                           training_features(ev, train)))}
@@ -101,4 +102,4 @@ def overfitting_step(ctx: EvalContext) -> None:
                                      pad_value=1.0)
         ctx.log("no generator to draw from: latent interpolations and class-as-style grids skipped")
     for name, grid in grids.items():
-        save_grid(grid, ctx.out_dir / f"{name}.png")
+        save_grid(grid, ctx.out.figure(name))

@@ -5,9 +5,11 @@ least diverse real class.
 """
 from __future__ import annotations
 
-from ..metrics import class_ms_ssim
-from ..metrics.ms_ssim import protocol
-from .pipeline import EvalContext, step
+from ...metrics import class_ms_ssim
+from ...metrics.ms_ssim import protocol
+from ..context import EvalContext
+from ..real_stats import real_statistics
+from .registry import step
 
 
 def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int = 100, seed: int = 0,
@@ -23,8 +25,9 @@ def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int
             "pairs_per_class": pairs, "seed": seed, "ms_ssim": protocol()}
 
 
-@step("diversity")
+@step("diversity", order=20)
 def diversity_step(ctx: EvalContext) -> dict:
+    """Per-class MS-SSIM of samples and real images, and the real-data threshold (Fig. 4)."""
     s = ctx.samples
     return diversity(s.fake, s.fake_labels, s.real, s.real_labels, s.num_classes, ctx.options.pairs, s.seed,
-                     real_ms_ssim=ctx.real_statistics()["ms_ssim"])
+                     real_ms_ssim=real_statistics(ctx)["ms_ssim"])

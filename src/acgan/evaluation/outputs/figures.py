@@ -1,4 +1,4 @@
-"""The paper's figures for one model, with matplotlib (Agg, files only)."""
+"""The paper's figures for one model, with matplotlib (Agg, files only), and image grids as PNG."""
 from __future__ import annotations
 
 import json
@@ -8,20 +8,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from torchvision.utils import make_grid, save_image  # noqa: E402
+from torchvision.utils import save_image  # noqa: E402
 
-from ..io import atomic_write  # noqa: E402
-from ..pixels import to_zero_one  # noqa: E402
-from .pipeline import EvalContext, step  # noqa: E402
+from ...io import atomic_write  # noqa: E402
+from ...rundir import RunDir  # noqa: E402
 
 
 def save_grid(grid, path: Path) -> None:
     """An image grid already in [0, 1] (torchvision's make_grid), as PNG."""
     atomic_write(path, lambda tmp: save_image(grid, tmp, format="png"))
-
-
-def class_strip(out_dir: Path, c: int) -> Path:
-    return Path(out_dir) / f"class-{c:03d}.png"
 
 
 def new_figure(figsize=(5, 3.6), ncols: int = 1):
@@ -33,7 +28,7 @@ def save_figure(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def metric_figures(m: dict, out: Path) -> None:
+def metric_figures(m: dict, out: RunDir) -> None:
     names, disc, div, jnt = m["class_names"], m["discriminability"], m["diversity"], m["joint"]
     rs = disc["resolutions"]
 
@@ -49,7 +44,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.set(xticks=rs, xticklabels=[str(r) for r in rs], xlabel="resized to (px)",
            ylabel="evaluator accuracy", ylim=(0, 1.02), title="Discriminability")
     ax.legend()
-    save_figure(fig, out / "discriminability.png")
+    save_figure(fig, out.figure("discriminability"))
 
     # Fig. 2 (bottom): per-class accuracy at the lowest resolution against the model resolution
     lo, hi = rs[0], m["model_resolution"]
@@ -58,7 +53,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.set(xlabel=f"accuracy at {lo} px", ylabel=f"accuracy at {hi} px", title="Per-class discriminability",
            xlim=(0, 1.02), ylim=(0, 1.02))
-    save_figure(fig, out / "discriminability_per_class.png")
+    save_figure(fig, out.figure("discriminability_per_class"))
 
     # Fig. 4: per-class MS-SSIM, real against generated, with the real-data maximum
     real = [r["mean"] for r in div["real"]]
@@ -73,7 +68,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.set(xlabel="real MS-SSIM", ylabel="generated MS-SSIM", title="Diversity per class (lower = more diverse)",
            xlim=(0, top), ylim=(0, top))
     ax.legend(fontsize=7)
-    save_figure(fig, out / "ms_ssim_scatter.png")
+    save_figure(fig, out.figure("ms_ssim_scatter"))
 
     # Fig. 6: accuracy against MS-SSIM per class
     fig, ax = plt.subplots(figsize=(4.2, 4))
@@ -81,7 +76,7 @@ def metric_figures(m: dict, out: Path) -> None:
     ax.axvline(div["threshold"], color="red", lw=1, ls=":")
     ax.set(xlabel="generated MS-SSIM", ylabel="evaluator accuracy",
            title=f"Accuracy vs diversity (r = {jnt['pearson_r']:.2f})", ylim=(0, 1.02))
-    save_figure(fig, out / "joint.png")
+    save_figure(fig, out.figure("joint"))
 
 
 def training_curves(stats_path: Path, out_png: Path) -> None:
@@ -121,21 +116,6 @@ def split_training_curves(stats_paths: list[Path], out_png: Path) -> None:
     axes[0].legend(fontsize=6, ncol=2)
     axes[1].set(xlabel="step", title="D class accuracy on generated images", ylim=(0, 1.02))
     save_figure(fig, out_png)
-
-
-@step("figures")
-def figures_step(ctx: EvalContext) -> None:
-    """The paper's figures from the metrics so far, and the training curves of the run's stats."""
-    s = ctx.samples
-    m = {"class_names": s.class_names, "model_resolution": s.resolution, **ctx.results}
-    metric_figures(m, ctx.out_dir)
-    for c in range(s.num_classes):  # the report's per-class table shows a strip of each class's samples
-        save_grid(make_grid(to_zero_one(s.fake[s.fake_labels == c][:8]), nrow=8, padding=1),
-                  class_strip(ctx.out_dir, c))
-    if len(ctx.stats_paths) > 1:  # a class-split run: one set of curves per group model
-        split_training_curves(ctx.stats_paths, ctx.out_dir / "training_curves.png")
-    elif ctx.stats_paths:
-        training_curves(ctx.stats_paths[0], ctx.out_dir / "training_curves.png")
 
 
 def _rows(path: Path) -> list[dict]:

@@ -1,0 +1,116 @@
+"""Where evaluators live and how they are found: saved as a state_dict plus JSON metadata (with the weights'
+sha256), loaded with weights_only=True; one default folder per data selection and resolution, in the cache folder,
+trained on first use by whichever command needs it first (`train-classifier`, `evaluate`, `check`)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from ...config import TrainConfig
+from ...data import DATASETS, describe, load_data
+from ...errors import UserError
+from ...io import atomic_torch_save, atomic_write_json, file_sha256
+from ...locations import cache_dir
+from ...rundir import RunRecord
+from ..cache import content_key
+from .net import EVALUATOR_EPOCHS, NET_VERSION, EvalNet, Evaluator, train_evaluator
+
+
+def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
+    out = Path(out)
+    atomic_torch_save(net.state_dict(), out / "evaluator.pt")
+    atomic_write_json(out / "evaluator.json", dict(meta, **net.shape, weights_sha256=file_sha256(out / "evaluator.pt")))
+
+
+class DamagedEvaluator(UserError):
+    pass
+
+
+def load_evaluator(path: Path) -> Evaluator:
+    """The evaluator in `path`; DamagedEvaluator when its files do not load or its weights fail their sha256."""
+    path = Path(path)
+    if not (path / "evaluator.json").is_file():
+        raise UserError(f"{path} holds no evaluator (evaluator.json): make one with `acgan train-classifier`")
+    try:
+        meta = json.loads((path / "evaluator.json").read_text())
+        if meta.get("net") != NET_VERSION:
+            raise ValueError(f"made by another version of acgan (network {meta.get('net', 1)}, "
+                             f"this one reads {NET_VERSION})")
+        net = EvalNet(meta["channels"], meta["num_classes"], meta["width"], meta["hidden"])
+        if meta.get("weights_sha256") not in (None, file_sha256(path / "evaluator.pt")):
+            raise ValueError("evaluator.pt does not match the sha256 in evaluator.json")
+        net.load_state_dict(torch.load(path / "evaluator.pt", map_location="cpu", weights_only=True))
+    except Exception as e:  # bad JSON, missing keys, a truncated or edited weights file
+        reason = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
+        raise DamagedEvaluator(f"the evaluator in {path} is damaged ({reason}): retrain it with "
+                               "`acgan train-classifier --force`") from None
+    return Evaluator(net.eval(), meta)
+
+
+def evaluator_meta(cfg, data, test_accuracy: float, seconds: float, epochs: int) -> dict:
+    return {"dataset": cfg.dataset, "data_dir": cfg.data_dir, "class_names": data.class_names,
+            "source_classes": data.source_classes, "num_classes": data.num_classes, "channels": data.channels,
+            "resolution": data.resolution, "test_accuracy": round(test_accuracy, 5), "epochs": epochs,
+            "train_seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def default_evaluator_dir(dataset: str, data_dir: str, class_names: list[str], resolution: int) -> Path:
+    """CACHE/evaluators/<data set>-<hash of the data selection and resolution>: the one rule for every command."""
+    key = content_key(dataset, DATASETS[dataset].source_identity(data_dir), list(class_names), resolution)[:10]
+    return cache_dir() / "evaluators" / f"{dataset}-{key}"
+
+
+def evaluator_dir_for(cfg: TrainConfig, resolution: int | None) -> Path:
+    """The default evaluator folder of a config's data at `resolution` (None: the data's own)."""
+    desc = describe(cfg)
+    return default_evaluator_dir(cfg.dataset, cfg.data_dir, desc.class_names, resolution or desc.native_resolution)
+
+
+def record_evaluator_dir(record: RunRecord) -> Path:
+    """The default evaluator folder of the data a run (or a folder of samples) imitates."""
+    return default_evaluator_dir(record.config["dataset"], record.config["data_dir"], record.data["class_names"],
+                                 record.data["resolution"])
+
+
+def check_compatible(ev: Evaluator, data: dict, where: Path) -> None:
+    """An evaluator serves a run when it knows the same classes, in order, and the same channels; it resizes
+    other resolutions to its own input."""
+    if ev.meta["class_names"] != data["class_names"] or ev.meta["channels"] != data["channels"]:
+        raise UserError(f"the evaluator in {where} was trained on other classes or channels than this run: "
+                        "train one with the run's --dataset and --classes")
+
+
+def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epochs: int = EVALUATOR_EPOCHS,
+                   width: int = 16, seed: int = 0, precision: str = "fp32",
+                   progress: bool = True) -> tuple[float, int]:
+    """Train the evaluator on the config's training split and save it; (test accuracy, test images)."""
+    train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
+    start = time.time()
+    net, acc = train_evaluator(train.images, train.labels, test.images, test.labels, num_classes=train.num_classes,
+                               epochs=epochs, width=width, seed=seed, precision=precision, progress=progress)
+    save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
+    return acc, len(test.labels)
+
+
+def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed: int = 0, log=print) -> Evaluator:
+    """The evaluator at `path`, or the default one for the run's data (trained into its folder on first use)."""
+    folder = Path(path) if path else record_evaluator_dir(record)
+    if not path and (folder / "evaluator.json").is_file():
+        try:  # our own default evaluator: a damaged one is rebuilt, never used
+            load_evaluator(folder)
+        except DamagedEvaluator as e:
+            log(f"warning: {e}; rebuilding it")
+            (folder / "evaluator.json").unlink()
+    if not (folder / "evaluator.json").is_file():
+        if path:
+            raise UserError(f"{folder} holds no evaluator: make one with `acgan train-classifier --out {folder}`")
+        log(f"no evaluator for this data yet: training one into {folder} (a few CPU minutes, once)")
+        train_and_save(cfg, record.data["resolution"], folder, seed=seed)
+    ev = load_evaluator(folder)
+    check_compatible(ev, record.data, folder)
+    ev.meta["path"] = str(folder)
+    ev.meta["weights_sha256"] = file_sha256(folder / "evaluator.pt")
+    return ev
