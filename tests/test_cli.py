@@ -97,6 +97,7 @@ def test_sample_grid_and_folder(folder_data, tmp_path):
                       "unknown class 'cow'")
 
 
+@pytest.mark.slow
 def test_console_script_help():
     res = subprocess.run([sys.executable, "-m", "acgan.cli", "train", "--help"], capture_output=True, text=True)
     assert res.returncode == 0 and "--resume" in res.stdout

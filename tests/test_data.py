@@ -34,9 +34,14 @@ def idx_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_idx_reader_round_trip(idx_dir):
-    arr = idx_module.read_idx(idx_dir / "train-images-idx3-ubyte.gz")
-    assert arr.shape == (50, 28, 28) and arr.dtype == np.uint8
+def test_idx_reader_round_trip(tmp_path):
+    written = np.random.default_rng(3).integers(0, 256, (7, 5, 3)).astype(np.uint8)
+    for name in ("a.gz", "a"):  # gzipped and plain
+        path = tmp_path / name
+        write_idx(path, written) if name.endswith(".gz") else path.write_bytes(gzip.decompress(
+            (tmp_path / "a.gz").read_bytes()))
+        read = idx_module.read_idx(path)
+        assert read.dtype == np.uint8 and np.array_equal(read, written)
 
 
 def test_fashion_mnist_classes_and_resize(idx_dir):

@@ -7,6 +7,8 @@ import pytest
 
 from acgan.rundir import RunDir
 
+pytestmark = pytest.mark.slow  # torchrun subprocesses
+
 COMMON = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--quiet", "--device", "cpu",
           "--precision", "fp32", "--set", "g_width=8", "--set", "d_width=8", "--set", "z_dim=8",
           "--set", "d_dropout=0", "--set", "monitor_every=0", "--set", "checkpoint_every=2", "--set", "log_every=2"]

@@ -3,6 +3,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -95,7 +96,8 @@ def test_slerp_endpoints_and_norm():
     assert math.isclose(slerp(a, b, 0.3).norm().item(), 1.0, rel_tol=1e-5)
 
 
-def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path):
+def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     run_dir = tmp_path / "run"
     runner = CliRunner()
     res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",
@@ -144,6 +146,7 @@ def test_grids_have_one_row_per_class():
     assert class_as_style_grid(G, rows=2).shape == (3, 2 * 18 + 2, 3 * 18 + 2)
 
 
+@pytest.mark.slow
 def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
     """Folder classes named n0XXXXXXX: discriminability uses torchvision's Inception-v3 from a local file."""
     from torchvision.models import inception_v3
@@ -209,18 +212,32 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     assert math.isclose(d["accuracy"], np.mean([r["accuracy"] for r in d["per_class"]]), abs_tol=1e-3)
     assert d["min_diversity_ratio"] == min(r["diversity_ratio"] for r in d["per_class"])
     assert all(0 <= r["ms_ssim"] <= 1 for r in d["per_class"])
-    # every diversity measure beside the old ones, and the verdict: collapsed exactly when all validated ones fire
+    # every diversity measure beside the old ones, and the verdict (tested on known generators in test_evaluate_any)
     assert all(0 <= r[m] <= 1 for r in d["per_class"] for m in ("precision", "recall", "coverage"))
     assert all(r["intra_fid"] >= 0 and r["density"] >= 0 for r in d["per_class"])
-    for r in d["per_class"]:
-        assert r["collapsed"] == all(m in r["fired"] for m in d["validated_measures"])
     assert d["collapsed_classes"] == [r["class"] for r in d["per_class"] if r["collapsed"]]
+    assert d["validated_measures"] == ["recall", "coverage", "intra_fid"]
 
 
-def test_evaluator_trains_on_a_handful_of_steps():
-    """Tiny data and one epoch (a single step) keep a valid learning-rate schedule."""
-    from acgan.evaluation.evaluator import train_evaluator
-    x, y = torch.randint(0, 255, (30, 1, 16, 16), dtype=torch.uint8), torch.arange(30) % 3
-    for epochs in (1, 3):
-        _, acc = train_evaluator(x, y, x, y, num_classes=3, epochs=epochs, progress=False)
-        assert 0 <= acc <= 1
+def squares(n: int, seed: int):
+    """Separable data: class c is a bright 5 x 5 square in quadrant c of a noisy 16 px image."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 80, (n, 1, 16, 16), generator=gen, dtype=torch.uint8)
+    y = torch.arange(n) % 3
+    for i, c in enumerate(y.tolist()):
+        top, left = 8 * (c // 2) + int(torch.randint(0, 4, (1,), generator=gen)), 8 * (c % 2)
+        x[i, 0, top:top + 5, left:left + 5] = 255
+    return x, y
+
+
+def test_evaluator_learns_separable_data_and_survives_a_single_step():
+    from acgan.evaluation.evaluator import EvalNet, train_evaluator
+    x, y = squares(300, 0)
+    test_x, test_y = squares(90, 1)
+    _, acc = train_evaluator(x, y, test_x, test_y, num_classes=3, epochs=3, batch_size=30, progress=False)
+    assert acc >= 0.95, acc  # unseen images of the three positions
+    torch.manual_seed(0)
+    untrained = EvalNet(1, 3).state_dict()
+    net, _ = train_evaluator(x[:30], y[:30], x[:30], y[:30], num_classes=3, epochs=1, batch_size=30, progress=False)
+    # one step on a tiny set still gets a valid schedule with a learning rate above zero: the weights move
+    assert any(not torch.equal(untrained[k], v) for k, v in net.state_dict().items() if v.is_floating_point())

@@ -40,6 +40,7 @@ def test_missing_and_unsafe_weights_are_clear_errors(tmp_path, monkeypatch):
         find_inception_weights(str(tmp_path / "evil.pth"))
 
 
+@pytest.mark.slow
 def test_inception_metrics_from_a_local_weights_file(inception_weights):
     fake, real = images(12, 0), images(12, 1)
     path = find_inception_weights(str(inception_weights))

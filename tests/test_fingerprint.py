@@ -25,6 +25,8 @@ from acgan.training.loop import Trainer
 
 from .conftest import write_folder_dataset
 
+pytestmark = pytest.mark.slow  # five recipes trained for 8 steps: about 20 s
+
 FILE = Path(__file__).with_name("fingerprints.json")
 # the recipe, under the name it was recorded with, and the data it is tried on: (image mode, px)
 RECIPES = {"paper-fashion-mnist": ("L", 28), "demo": ("L", 28), "paper-cifar": ("RGB", 32),

@@ -3,6 +3,8 @@ import io
 import subprocess
 import sys
 
+import pytest
+
 from acgan.progress import PlainProgress
 
 
@@ -27,6 +29,7 @@ def test_plain_progress_prints_on_time(monkeypatch):
     assert len(out.getvalue().splitlines()) == 5 and out.getvalue().splitlines()[0].endswith(", loss 0.5")
 
 
+@pytest.mark.slow
 def test_training_with_stderr_to_a_file(folder_data, tmp_path):
     err = tmp_path / "stderr.txt"
     with open(err, "w") as f:

@@ -213,3 +213,62 @@ def test_every_preset_builds_a_working_pair(name):
     out = loss.generator(D(fake), y)
     out["loss"].backward()
     assert torch.isfinite(out["loss"]) and all(p.grad is not None for p in G.parameters() if p.requires_grad)
+
+
+STEP_FILE = '''"""A new analysis: mean brightness of each class's samples."""
+from acgan.evaluation.steps import step
+
+
+@step("brightness", order=45)
+def brightness(ctx):
+    """Mean brightness of each class's samples, in [-1, 1]."""
+    s = ctx.samples
+    return {"per_class": [s.fake[s.fake_labels == c].mean().item() for c in range(s.num_classes)]}
+'''
+
+
+def test_a_new_step_is_one_file(split_data, evaluator_dir, tmp_path):
+    """The file above, dropped beside the other steps (here imported from tmp_path, as steps/ would on start-up),
+    is all it takes: `acgan evaluate` runs it and metrics.json gets its section."""
+    import importlib.util
+    import json
+
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    from acgan.sampling import load_generator, sample_classes
+
+    (tmp_path / "brightness.py").write_text(STEP_FILE)
+    spec = importlib.util.spec_from_file_location("brightness_step", tmp_path / "brightness.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    try:
+        assert "brightness" in steps_of("evaluate") and "brightness" not in steps_of("check")
+        run = tmp_path / "run"
+        res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
+                                        "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run),
+                                        "--set", "g_width=8", "--set", "d_width=8"])
+        assert res.exit_code == 0, res.output
+        res = CliRunner().invoke(main, ["evaluate", str(run), "--evaluator", str(evaluator_dir), "--per-class", "10",
+                                        "--real-per-class", "10", "--pairs", "4"])
+        assert res.exit_code == 0, res.output
+        fake, labels = sample_classes(load_generator(run), [0, 1, 2], 10, 0)
+        found = json.loads((run / "metrics.json").read_text())["brightness"]["per_class"]
+        assert found == pytest.approx([fake[labels == c].mean().item() for c in range(3)])
+    finally:
+        STEPS.pop("brightness")
+
+
+def test_the_old_preset_name_and_an_older_run_directory_still_work(tiny_cfg, tmp_path):
+    import json
+
+    import acgan
+    from acgan.config import assemble
+    assert assemble("modern-demo") == assemble("demo")  # renamed in 0.2; the old name keeps working
+    run = train(tiny_cfg, tmp_path / "run", progress=False)
+    record = json.loads((run / "config.json").read_text())
+    del record["config"]["lr_schedule"]  # a key added after the run was made
+    (run / "config.json").write_text(json.dumps(record))
+    assert acgan.load_generator(run).sample([0, 1]).shape == (2, 3, 16, 16)
+    from acgan.training.session import resume
+    resume(run, steps=8, progress=False)
+    assert RunDir(run).last_step() == 8

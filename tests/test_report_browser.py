@@ -32,6 +32,7 @@ def chromium(*args, timeout=120):
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_report_in_headless_chromium(split_data, evaluator_dir, tmp_path):
     run_dir, runner = tmp_path / "run", CliRunner()
     res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",

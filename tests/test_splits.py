@@ -1,6 +1,7 @@
 """Class-split training: groups as sub-runs, parallel jobs, continuation, one generator over all classes."""
 import json
 
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -21,6 +22,7 @@ def test_class_groups():
     assert shuffled == class_groups(10, 3, "random", 1) != class_groups(10, 3, "random", 2)
 
 
+@pytest.mark.slow
 def test_two_job_split_run(split_data, evaluator_dir, tmp_path):
     out = tmp_path / "split"
     runner = CliRunner()
