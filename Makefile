@@ -1,11 +1,12 @@
 # `make demo`: set up, get Fashion-MNIST, train the demo preset (under 5 CPU minutes), write a sample grid.
-# `make test`: set up, lint (ruff), check the import layers (pyproject.toml), run the whole test suite.
+# `make test`: set up, lint (ruff), check the import layers (pyproject.toml), build the docs strictly, run the tests.
+# `make docs`: the documentation site in build/site (open build/site/index.html).
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= runs/demo
 
-.PHONY: demo test install data browser clean
+.PHONY: demo test docs install data browser clean
 
 install: $(STAMP)
 
@@ -13,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test,tensorboard]'
+	$(PY) -m pip install -q -e '.[test,tensorboard,docs]'
 	touch $(STAMP)
 
 data: $(STAMP)
@@ -26,10 +27,14 @@ demo: data
 	$(VENV)/bin/acgan train --preset demo --out $(DEMO) --force
 	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
+
 test: data browser
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/lint-imports --no-cache
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs build

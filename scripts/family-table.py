@@ -1,4 +1,4 @@
-"""A Markdown table of `acgan experiment recipes` results (docs/family.md): mean over seeds, range in brackets.
+"""A Markdown table of `acgan experiment recipes` results (docs/results/family.md): mean over seeds, range in brackets.
 
 Usage: python scripts/family-table.py OUT/results.json
 """

@@ -1,4 +1,5 @@
-"""The paper's findings, read from the metrics.json of evaluated runs, as a Markdown table (docs/reproduction.md).
+"""The paper's findings, read from the metrics.json of evaluated runs, as a Markdown table
+(docs/results/reproduction.md).
 
 Usage: python scripts/reproduction-numbers.py NAME=RUN_DIR [NAME=RUN_DIR ...]   (after `acgan evaluate RUN_DIR`)
 """

@@ -1,4 +1,4 @@
-"""Validate the per-class diversity measures on generators of known diversity (docs/diversity.md).
+"""Validate the per-class diversity measures on generators of known diversity (docs/results/diversity.md).
 
 usage: .venv/bin/python scripts/validate-diversity.py EVALUATOR_DIR [OUT_JSON]
 Uses Fashion-MNIST's test split: per class 500 real reference images, and "generators" of k modes built from the

@@ -93,7 +93,7 @@ def straight_and_resumed(cfg, tmp_path, steps: int, cut: int, *, interrupt=None)
     """(state after `steps` steps in one go, state after `cut` steps then a resume to `steps`), both from the
     newest checkpoint. `interrupt(run_dir)` may break the cut run first (delete, damage a checkpoint...)."""
     from acgan.rundir import RunDir
-    from acgan.training.session import resume, train
+    from acgan.training.single_run import resume, train
     every = min(cfg.checkpoint_every, cut)
     straight = train(dataclasses.replace(cfg, steps=steps, checkpoint_every=every), tmp_path / "straight",
                      progress=False)

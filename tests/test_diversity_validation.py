@@ -1,6 +1,6 @@
 """The diversity measures on generators of known diversity, at CI scale: two Fashion-MNIST classes, 400 images.
 
-Full scale (all ten classes, evaluator features) is in docs/diversity.md, from scripts/validate-diversity.py."""
+Full scale (all ten classes, evaluator features) is in docs/results/diversity.md, from scripts/validate-diversity.py."""
 from pathlib import Path
 
 import pytest

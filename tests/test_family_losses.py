@@ -127,7 +127,7 @@ def test_each_family_loss_trains(name, tiny_cfg, tmp_path):
     import dataclasses
 
     from acgan.rundir import RunDir
-    from acgan.training.session import train
+    from acgan.training.single_run import train
     run = train(dataclasses.replace(tiny_cfg, loss=name, tensorboard=False), tmp_path / "r", progress=False)
     state = RunDir(run).load_checkpoint()[0]
     assert state["D"]["heads.linear.weight"].shape[0] == 1 + LOSSES[name].class_outputs(3)

@@ -140,7 +140,7 @@ def test_divergence_stops_with_the_last_good_checkpoint(folder_data, tmp_path, m
 def test_nan_policy_skip_leaves_the_step_out(tiny_cfg, tmp_path, monkeypatch):
     import dataclasses
 
-    from acgan.training.session import train
+    from acgan.training.single_run import train
     nan_at_step(monkeypatch, 5)
     run = RunDir(train(dataclasses.replace(tiny_cfg, nan_policy="skip", tensorboard=False), tmp_path / "r",
                        progress=False))

@@ -19,7 +19,7 @@ from acgan.models import register as register_arch
 from acgan.models.common import Discriminator, Generator
 from acgan.rundir import RunDir
 from acgan.training.loop import Trainer
-from acgan.training.session import train
+from acgan.training.single_run import train
 
 
 def test_registered_names():
@@ -269,6 +269,6 @@ def test_the_old_preset_name_and_an_older_run_directory_still_work(tiny_cfg, tmp
     del record["config"]["lr_schedule"]  # a key added after the run was made
     (run / "config.json").write_text(json.dumps(record))
     assert acgan.load_generator(run).sample([0, 1]).shape == (2, 3, 16, 16)
-    from acgan.training.session import resume
+    from acgan.training.single_run import resume
     resume(run, steps=8, progress=False)
     assert RunDir(run).last_step() == 8

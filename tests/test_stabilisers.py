@@ -11,7 +11,7 @@ from acgan.models import build_models
 from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
 from acgan.training.ema import EMA
-from acgan.training.session import resume, train
+from acgan.training.single_run import resume, train
 
 from .conftest import assert_same_weights, straight_and_resumed
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from acgan.rundir import RunDir
-from acgan.training.session import resume, train
+from acgan.training.single_run import resume, train
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 

@@ -14,7 +14,7 @@ from PIL import Image
 import acgan
 from acgan.errors import UserError
 from acgan.rundir import RunDir
-from acgan.training.session import resume, train
+from acgan.training.single_run import resume, train
 
 from .conftest import assert_same_weights, straight_and_resumed
 

@@ -21,14 +21,14 @@ from .optim import NAN_POLICIES, SCHEDULES
 @dataclass
 class TrainConfig:
     # --- data ---
-    dataset: str = "fashion-mnist"
+    dataset: str = "fashion-mnist"  # a registered data set: fashion-mnist, mnist, cifar10, cifar100, folder
     data_dir: str = "data"          # torchvision downloads / folder data set (directory or .zip)
     classes: list | None = None     # class indices or names; None = all classes
     split: str = "train"            # for folder data with train/ and test/ sub-folders
     resolution: int | None = None   # px; None = the architecture's default for the data
     skip_bad_images: bool = False   # folder data: skip undecodable files instead of stopping
     # --- model ---
-    arch: str = "dcgan-small"
+    arch: str = "dcgan-small"      # a registered architecture: dcgan-small, paper-cifar, paper-imagenet, resnet
     z_dim: int = 100                # noise dimensions (paper: 100 + 10-d one-hot = 110)
     conditioning: str = "onehot"    # "onehot" (paper) or "embedding" (learned, concatenated with z)
     embed_dim: int = 50             # only for conditioning = "embedding"
@@ -43,20 +43,20 @@ class TrainConfig:
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
-    loss: str = "acgan"             # a name in acgan.losses.LOSSES
+    loss: str = "acgan"             # a registered loss: acgan (paper), acgan-mod, tac, adc, reacgan, projection
     adversarial: str = "auto"       # source loss: bce (paper) | hinge | auto (the loss's own: acgan bce, others hinge)
     class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
     # --- optimisation ---
     batch_size: int = 100           # images per step (paper: 100)
     steps: int = 50000              # G updates (each after d_steps D updates; paper: 50k, d_steps 1)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr_g: float = 2e-4              # G's Adam learning rate (paper: 2e-4)
+    lr_d: float = 2e-4              # D's Adam learning rate (paper: 2e-4)
+    beta1: float = 0.5              # Adam's first-moment decay for both (paper: 0.5)
+    beta2: float = 0.999            # Adam's second-moment decay for both
     lr_schedule: str = "constant"   # constant | linear: both rates fall linearly to 0 at the last step
     # --- run ---
-    seed: int = 0
+    seed: int = 0                   # initial weights, batches, noise: the same seed gives the same run
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where fast)
     channels_last: bool = True      # memory format for convolutions

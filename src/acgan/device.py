@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import lru_cache
 
 import torch
@@ -46,7 +47,10 @@ def cpu_signature() -> str:
     """What decides which kernels run, and so speeds and fp32 round-off: CPU model, its vector instructions, the
     thread count and torch's version. Two machines that print the same model name may differ in instructions."""
     model, flags = _cpu_model()
-    return f"{model} [{flags}] threads {torch.get_num_threads()} torch {torch.__version__}"
+    kernels = torch.backends.cpu.get_cpu_capability()  # what ATen uses, which ATEN_CPU_CAPABILITY can lower
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")  # the same for oneDNN's convolutions
+    return (f"{model} [{flags}] kernels {kernels}{f' onednn {isa}' if isa else ''} threads {torch.get_num_threads()}"
+            f" torch {torch.__version__}")
 
 
 def resolve_precision(name: str, device: torch.device) -> str:

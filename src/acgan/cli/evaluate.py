@@ -34,8 +34,14 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
     from ..evaluation.evaluator import evaluator_dir_for, train_and_save
 
     cfg = assemble(None, {"dataset": dataset, "data_dir": data_dir, "classes": classes})
+    default = out is None
     out = out or evaluator_dir_for(cfg, resolution)
     if (out / "evaluator.pt").exists() and not force:
+        if default:  # what was asked for is there already: the data's own evaluator
+            meta = json.loads((out / "evaluator.json").read_text())
+            click.echo(f"the evaluator of this data is already in {out} (test accuracy {meta['test_accuracy']:.4f}); "
+                       "--force retrains it")
+            return
         raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
     acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, width=width, seed=seed,
                                  precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet)

@@ -9,7 +9,7 @@ from ..config import TrainConfig
 from ..evaluation.evaluator import get_evaluator
 from ..evaluation.outputs.figures import new_figure, save_figure
 from ..evaluation.outputs.html import html_table
-from ..training.session import train_or_resume
+from ..training.single_run import train_or_resume
 from ..training.splits import planned_record, split_record, train_split
 from .common import measure, write_results
 

@@ -30,6 +30,13 @@ def class_ms_ssim(images: torch.Tensor, labels: torch.Tensor, num_classes: int, 
     return out
 
 
+def distance_ratio(features: torch.Tensor, reference: torch.Tensor) -> float:
+    """mean_pairwise_distance of `features` over that of `reference`; NaN when the reference's is 0 (features that
+    do not vary at all say nothing about variety)."""
+    ref = mean_pairwise_distance(reference)
+    return mean_pairwise_distance(features) / ref if ref > 0 else float("nan")
+
+
 def mean_pairwise_distance(features: torch.Tensor) -> float:
     """Mean Euclidean distance over all unordered pairs of rows."""
     n = len(features)

@@ -1,1 +1,1 @@
-"""Training: the step engine (loop), single runs (session), class splits (splits), the CLI entries (launch)."""
+"""Training: the step engine (loop), single runs (single_run), class splits (splits), the CLI entries (launch)."""

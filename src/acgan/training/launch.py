@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..rundir import RunDir
-from . import session
+from . import single_run
 from .splits import train_split
 
 
@@ -14,7 +14,7 @@ def start(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     """A new run at `out`; with `classes_per_model`, a split run (the same command again continues it)."""
     if classes_per_model:
         return train_split(cfg, out, classes_per_model, grouping=grouping, jobs=jobs, force=force, log=log)
-    return session.train(cfg, out, force=force, progress=progress)
+    return single_run.train(cfg, out, force=force, progress=progress)
 
 
 def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
@@ -23,7 +23,7 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
     run = RunDir(run_dir)
     record = run.read()
     if record.split is None:
-        return session.resume(run_dir, steps=steps, device=device, progress=progress)
+        return single_run.resume(run_dir, steps=steps, device=device, progress=progress)
     cfg = run.train_config(record)
     cfg.steps, cfg.device = steps or cfg.steps, device or cfg.device
     return train_split(cfg, run_dir, record.split["classes_per_model"], grouping=record.split["grouping"],

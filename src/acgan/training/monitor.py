@@ -2,7 +2,7 @@
 
 Every check samples `per_class` images per class from fixed z and records per class:
 - MS-SSIM of random pairs against the least diverse real class (the paper's curve; informative, not a verdict:
-  it failed the validation on generators of known diversity, docs/diversity.md);
+  it failed the validation on generators of known diversity, docs/results/diversity.md);
 - recall and coverage in pixel space (images at 14 px) against as many real training images of the class: the
   measures that passed that validation at this sample count, with the levels in VERDICT_LEVELS.
 A class is reported collapsing by the collapse verdict (metrics/collapse.py) with the monitor's own levels.

@@ -21,7 +21,7 @@ from ..data import describe
 from ..errors import UserError
 from ..models import default_resolution
 from ..rundir import RunDir, RunRecord, data_record
-from .session import train_or_resume
+from .single_run import train_or_resume
 
 
 def class_groups(num_classes: int, per_model: int, grouping: str, seed: int) -> list[list[int]]:

@@ -92,8 +92,8 @@ def _per_class(m: dict, run: RunDir) -> str:
             f"({cd['intra_fid_multiple']:g}x the "
             "largest FID between two halves of a real class), distance ratio below "
             f"{cd['rules']['distance_ratio'][1]}, MS-SSIM above the least diverse real class. Features: "
-            f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See docs/diversity.md for "
-            "which measures passed validation on generators of known diversity.</p>")
+            f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See acgan's "
+            "docs/results/diversity.md for which measures passed validation on generators of known diversity.</p>")
     return ("<h2>Per class</h2>" + html_table(
         ["class", "samples", f"accuracy @{res}", "distance ratio", "MS-SSIM gen / real", "intra-FID", "recall",
          "coverage", "fired"], rows) + note)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ...metrics import class_ms_ssim, fid_from_features, mean_pairwise_distance
+from ...metrics import class_ms_ssim, distance_ratio, fid_from_features
 from ...metrics.collapse import DIRECTIONS, verdict
 from ...metrics.ms_ssim import MIN_SIZE
 from ...metrics.prdc import prdc
@@ -29,7 +29,7 @@ INTRA_FID_MULTIPLE = 4.0  # 2 called lightly jittered real images collapsed, 3 s
 
 def measure_class(fake_feats, real_feats, fake_images=None, pairs: int = 100, seed: int = 0) -> dict:
     """Every measure of one class: features [N, D] of samples and real images, images in [-1, 1] for MS-SSIM."""
-    out = {"distance_ratio": mean_pairwise_distance(fake_feats) / mean_pairwise_distance(real_feats),
+    out = {"distance_ratio": distance_ratio(fake_feats, real_feats),
            "intra_fid": fid_from_features(fake_feats, real_feats)}
     pr, dc = prdc(real_feats, fake_feats, k=PR_K), prdc(real_feats, fake_feats, k=DC_K)
     out.update(precision=pr["precision"], recall=pr["recall"], density=dc["density"], coverage=dc["coverage"])

@@ -33,7 +33,7 @@ def quality_step(ctx: EvalContext) -> dict:
         div_real = mean_pairwise_distance(real_feats[s.real_labels == c])
         rows.append({"class": s.class_names[c], "accuracy": round(correct[s.fake_labels == c].float().mean().item(), 4),
                      "diversity": round(div_fake, 4), "real_diversity": round(div_real, 4),
-                     "diversity_ratio": round(div_fake / div_real, 4),
+                     "diversity_ratio": round(div_fake / div_real, 4) if div_real > 0 else float("nan"),
                      "ms_ssim": round(ms[c]["mean"], 4) if ms else None})
     return {"accuracy": round(correct.float().mean().item(), 4),
             "min_diversity_ratio": min(r["diversity_ratio"] for r in rows),
