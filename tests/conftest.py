@@ -76,7 +76,7 @@ def trained_evaluator(split_data, tmp_path_factory):
 
 @pytest.fixture
 def evaluator_dir(trained_evaluator, tmp_path):
-    """This test's own copy of the session's evaluator, free to damage."""
+    """This test's own copy of the test run's evaluator, free to damage."""
     return shutil.copytree(trained_evaluator, tmp_path / "ev")
 
 

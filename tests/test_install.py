@@ -20,6 +20,8 @@ def test_wheel_installs_and_trains(folder_data, tmp_path):
     wheel = next(dist.glob("acgan-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert {"acgan/presets/demo.yaml", "acgan/presets/paper-cifar.yaml", "acgan/cli/__main__.py"} <= set(names)
+    source = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src" / "acgan").rglob("*.py")}
+    assert source <= set(names), sorted(source - set(names))  # every module, sub-packages included
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True,
                    timeout=300)
     env = dict(os.environ, PYTHONPATH=str(site))  # ahead of the source tree's editable install
