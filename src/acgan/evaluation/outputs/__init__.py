@@ -1,1 +1,2 @@
-"""What an evaluation shows a person: figures and image grids (figures.py), the HTML report (report.py) and its pieces (html.py)."""
+"""What an evaluation shows a person: figures and image grids (figures.py), the HTML report (report.py) and
+its pieces (html.py)."""
