@@ -7,7 +7,7 @@ import time
 
 from acgan.config import assemble
 from acgan.training.loop import Trainer
-from acgan.training.single_run import load_training_data
+from acgan.training.data import load_training_data
 
 
 def main(recipes):

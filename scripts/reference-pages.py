@@ -60,13 +60,15 @@ def cli_page() -> str:
              "Every command and option, as `--help` prints them (`acgan COMMAND --help`, or `python -m acgan`). "
              "Bad input ends in one line on stderr and exit status 2 ([faults](faults.md)).", ""]
 
-    def walk(cmd, path):
-        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+    def walk(cmd, path, parent=None):
+        # as a child of the group's context, so every command has the group's settings (-h as well as --help)
+        ctx = click.Context(cmd, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100,
+                            **(cmd.context_settings if parent is None else {}))
         if len(path) > 1:  # the top group's own help is the list of commands below
             parts.extend([f"## `{' '.join(path)}`", "", "```text", cmd.get_help(ctx), "```", ""])
         if isinstance(cmd, click.Group):
             for name in sorted(cmd.list_commands(ctx)):
-                walk(cmd.get_command(ctx, name), path + [name])
+                walk(cmd.get_command(ctx, name), path + [name], ctx)
 
     walk(main, ["acgan"])
     return "\n".join(parts)

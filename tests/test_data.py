@@ -46,7 +46,7 @@ def test_idx_reader_round_trip(tmp_path):
 
 def test_fashion_mnist_classes_and_resize(idx_dir):
     data = load_data(TrainConfig(classes=["Trouser", "9"]), resolution=32)
-    assert data.images.shape == (10, 1, 32, 32) and data.images.dtype == torch.uint8
+    assert data.images.shape == (10, 1, 32, 32) and data.images.load().dtype == torch.uint8
     assert data.class_names == ["Trouser", "Ankle boot"] and data.source_classes == [1, 9]
     assert sorted(set(data.labels.tolist())) == [0, 1]
     test = load_data(TrainConfig(), resolution=None, split="test")
@@ -87,7 +87,7 @@ def test_folder_directory_and_zip_agree(folder_data, tmp_path):
     b = load_data(TrainConfig(dataset="folder", data_dir=str(archive), classes=["dog", "frog"]), resolution=8)
     assert a.class_names == b.class_names == ["dog", "frog"]
     assert a.images.shape == (48, 3, 8, 8)
-    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    assert torch.equal(a.images.load(), b.images.load()) and torch.equal(a.labels, b.labels)
 
 
 def test_folder_grayscale_keeps_one_channel(tmp_path):

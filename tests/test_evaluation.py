@@ -24,7 +24,7 @@ def test_train_classifier_records_its_test_accuracy(evaluator_dir, split_data):
     from acgan.config import TrainConfig
     from acgan.data import load_data
     test = load_data(TrainConfig(dataset="folder", data_dir=str(split_data)), 16, split="test")
-    logits, feats = ev.run(test.images.float() / 127.5 - 1)
+    logits, feats = ev.run(test.images.load().float() / 127.5 - 1)
     assert math.isclose(ev.meta["test_accuracy"], (logits.argmax(1) == test.labels).float().mean().item(), abs_tol=1e-4)
     assert ev.meta["test_accuracy"] > 0.9  # the classes differ in mean colour: easy
     assert feats.shape == (60, ev.net.feature_dim)
@@ -35,7 +35,7 @@ def test_resolution_sweep_on_real_data(evaluator_dir, split_data):
     from acgan.data import load_data
     ev = load_evaluator(evaluator_dir)
     test = load_data(TrainConfig(dataset="folder", data_dir=str(split_data)), 16, split="test")
-    x = test.images.float() / 127.5 - 1
+    x = test.images.load().float() / 127.5 - 1
     assert default_resolutions(16) == [4, 8, 16, 32]
     sweep = accuracy_sweep(ev, x, test.labels, [4, 16], 3)
     direct = (ev.run(resize_roundtrip(x, 4, 16))[0].argmax(1) == test.labels).float()
@@ -184,7 +184,7 @@ def test_synset_classes_are_judged_by_imagenet_inception(tmp_path, monkeypatch):
     from acgan.config import TrainConfig
     from acgan.data import load_data
     real = load_data(TrainConfig(dataset="folder", data_dir=str(data)), 16, split="test")
-    logits, _ = net.run(resize_roundtrip(real.images.float() / 127.5 - 1, 16, 299))
+    logits, _ = net.run(resize_roundtrip(real.images.load().float() / 127.5 - 1, 16, 299))
     direct = (logits.argmax(1) == torch.tensor([2, 1])[real.labels]).float().mean().item()
     assert math.isclose(m["discriminability"]["real"]["16"]["accuracy"], direct, abs_tol=1e-6)
 

@@ -103,7 +103,7 @@ def test_overlapping_classes(split_data, evaluator_dir, tmp_path):
                     "--shared", "cat", "--a", "dog", "--b", "frog"], evaluator_dir, out, split_data)
     assert sorted(p.name for p in (out / "data").iterdir()) == ["A", "B"]
     written = load_data(TrainConfig(dataset="folder", data_dir=str(out / "data")), 16)
-    source = load_evaluator(evaluator_dir).run(written.images.float() / 127.5 - 1)[0].argmax(1)
+    source = load_evaluator(evaluator_dir).run(written.images.load().float() / 127.5 - 1)[0].argmax(1)
     for cls, own in ((0, 1), (1, 2)):  # the written images really are 20 cats and 20 of the other class
         assert sorted(source[written.labels == cls].tolist()) == [0] * 20 + [own] * 20
     assert [row["recipe"] for row in r["rows"]] == ["acgan@paper-fashion-mnist", "tac"]

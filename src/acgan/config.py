@@ -27,6 +27,8 @@ class TrainConfig:
     split: str = "train"            # for folder data with train/ and test/ sub-folders
     resolution: int | None = None   # px; None = the architecture's default for the data
     skip_bad_images: bool = False   # folder data: skip undecodable files instead of stopping
+    jpeg_draft: bool = True         # decode JPEGs of >= 2x the resolution at libjpeg's reduced scale (see Data)
+    data_memory_gb: float | None = None  # GB of images held in memory; more stream from the store (None: automatic)
     # --- model ---
     arch: str = "dcgan-small"      # a registered architecture: dcgan-small, paper-cifar, paper-imagenet, resnet
     z_dim: int = 100                # noise dimensions (paper: 100 + 10-d one-hot = 110)

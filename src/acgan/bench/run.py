@@ -77,7 +77,7 @@ def train_worker(loop: str, arch: str, batch: int, device_name: str, precision: 
     if loop == "ours":
         step = trainer.train_step
     else:
-        base = BaselineLoop(trainer.G, trainer.D, data.images, data.labels, batch, device)
+        base = BaselineLoop(trainer.G, trainer.D, data.images.load(), data.labels, batch, device)
         step = base.train_step
     sec = timed(step, device, warmup=5, iters=iters, repeats=3)
     out = {"loop": loop, "arch": arch, "batch": batch, "device": device.type,

@@ -1,45 +1,19 @@
 """One sub-folder per class, as a directory or a .zip; optional train/ and test/ level above the classes."""
 from __future__ import annotations
 
-import io
+import functools
+import hashlib
 import os
-import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from ..errors import UserError
-from ..progress import progress
-from .registry import DataSpec, register
-
-GRAYSCALE_MODES = ("L", "1", "I;16", "I")  # PIL modes kept as 1-channel data
-MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # PIL's decompression-bomb warning level (about 89 MP): refused before decoding
-
-
-class BadImage(Exception):
-    """A file that cannot serve as a training image; the message says why."""
-
-
-def open_image(data: bytes) -> Image.Image:
-    """The image's header only: decompression bombs, absurd and empty sizes are refused before any decoding."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise BadImage(f"larger than PIL's decompression-bomb limit of {2 * MAX_PIXELS:,} pixels") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise BadImage("not a decodable image") from None
-    w, h = img.size
-    if w * h > MAX_PIXELS:
-        raise BadImage(f"too large to decode ({w}x{h} px, over {MAX_PIXELS:,} pixels)")
-    if w == 0 or h == 0:
-        raise BadImage(f"empty ({w}x{h} px)")
-    return img
-
+from .decode import BadImage, decode, is_grey, open_image
+from .decoded import DecodedData
+from .registry import register
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -62,6 +36,9 @@ class _Source:
             found = list(root.rglob("*"))
             self.paths = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_file()]
             self.dirs = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_dir()]
+        elif root.exists():
+            raise UserError(f"--data-dir {root} is a file, not a folder or a .zip: pass the folder (or zip) that "
+                            "holds one sub-folder of images per class")
         else:
             raise UserError(f"folder data set '{root}' does not exist: pass --data-dir DIR_OR_ZIP with one "
                             "sub-folder of images per class")
@@ -69,8 +46,23 @@ class _Source:
         self.paths = [p for p in self.paths if not hidden(p)]
         self.dirs = [p for p in self.dirs if not hidden(p)]
 
-    def read(self, path: PurePosixPath) -> bytes:
-        return self.zip.read(str(path)) if self.zip else (self.root / Path(*path.parts)).read_bytes()
+    def read(self, path) -> bytes:
+        return self.zip.read(str(path)) if self.zip else (self.root / Path(*PurePosixPath(path).parts)).read_bytes()
+
+    def fingerprint(self, paths: list[PurePosixPath]) -> str:
+        """What changes when any of `paths` changes: their names, sizes and CRCs in a zip, or their names, sizes
+        and modification times in a directory."""
+        h = hashlib.sha256()
+        if self.zip:
+            info = {i.filename: i for i in self.zip.infolist()}
+            for p in paths:
+                i = info[str(p)]
+                h.update(f"{p}\t{i.file_size}\t{i.CRC}\n".encode())
+        else:
+            for p in paths:
+                st = os.stat(self.root / Path(*p.parts))
+                h.update(f"{p}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
 
 
 def _class_layout(src: _Source, split: str) -> tuple[str, dict[str, list[PurePosixPath]]]:
@@ -90,18 +82,6 @@ def _class_layout(src: _Source, split: str) -> tuple[str, dict[str, list[PurePos
     return "/".join(chosen), dict(sorted(classes.items()))
 
 
-def _to_square(img: Image.Image, size: int) -> Image.Image:
-    """Resize the shorter side to `size` (bicubic, antialiased) and centre-crop to a square."""
-    w, h = img.size
-    if (w, h) == (size, size):
-        return img
-    scale = size / min(w, h)
-    img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
-    w, h = img.size
-    left, top = (w - size) // 2, (h - size) // 2
-    return img.crop((left, top, left + size, top + size))
-
-
 class FolderIndex:
     """The class folders of a folder data set and their image files, without decoding anything."""
 
@@ -110,6 +90,7 @@ class FolderIndex:
         self.src = _Source(Path(root))
         self.prefix, self.files = _class_layout(self.src, split)
         self.names = list(self.files)
+        self._fingerprint = None
 
     def images_of(self, name: str) -> list[PurePosixPath]:
         images = sorted(f for f in self.files[name] if f.suffix.lower() in IMAGE_SUFFIXES)
@@ -119,7 +100,7 @@ class FolderIndex:
                             f"({', '.join(sorted(IMAGE_SUFFIXES))}): add images or remove the folder")
         return images
 
-    def first_image(self, keep: list[int]) -> Image.Image:
+    def first_image(self, keep: list[int]):
         """The first usable image of the first kept class (it fixes channels and native size); bad files are
         reported when the images are decoded."""
         images = self.images_of(self.names[keep[0]])
@@ -129,6 +110,12 @@ class FolderIndex:
             except BadImage:
                 continue
         raise UserError(f"no usable image in class folder '{self.names[keep[0]]}' of {self.root}")
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            every = sorted(p for name in self.names for p in self.files[name] if p.suffix.lower() in IMAGE_SUFFIXES)
+            self._fingerprint = self.src.fingerprint(every)
+        return self._fingerprint
 
 
 _INDEXES: dict[tuple, FolderIndex] = {}
@@ -157,50 +144,53 @@ def folder_index(root: str, split: str) -> FolderIndex:
     return _INDEXES[key]
 
 
-def decode_folder(index: FolderIndex, keep: list[int], resolution: int | None, skip_bad: bool):
-    """(images uint8 [N, C, R, R], labels int64 [N] as positions in `keep`) for the kept classes.
+class FileReader:
+    """read(path) and many(paths) -> bytes over a fresh handle: a zip is opened again in each process."""
 
-    The first image fixes the channels ('L' data stays 1-channel) and, without `resolution`, the size."""
-    items = [(p, label) for label, c in enumerate(keep) for p in index.images_of(index.names[c])]
+    def __init__(self, root: str):
+        self.source = _Source(Path(root))
+
+    def __call__(self, path) -> bytes:
+        return self.source.read(path)
+
+    def many(self, paths) -> list[bytes]:
+        return [self.source.read(p) for p in paths]
+
+
+def decode_files(index: FolderIndex, keep: list[int], size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 [N, C, R, R], labels) of the kept classes decoded in this process, for small one-off folders (samples
+    to evaluate); training data goes through a prepared store instead. Any unusable file is an error."""
     first = index.first_image(keep)
-    mode = "L" if first.mode in GRAYSCALE_MODES else "RGB"
-    size = resolution or min(first.size)
-    arrays, labels = [], []
-    bar = progress(len(items), f"decoding {Path(index.root).name}", "img", enabled=len(items) >= 5000)
-    for path, label in items:
-        bar.update(1)
+    mode, size = ("L" if is_grey(first) else "RGB"), size or min(first.size)
+    items = [(p, label) for label, c in enumerate(keep) for p in index.images_of(index.names[c])]
+    out = np.empty((len(items), 1 if mode == "L" else 3, size, size), dtype=np.uint8)
+    for i, (path, _) in enumerate(items):
         try:
-            img = _to_square(open_image(index.src.read(path)).convert(mode), size)
-        except (BadImage, UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-            if skip_bad:
-                continue
-            why = str(e) if isinstance(e, BadImage) else "not a decodable image"
-            raise UserError(f"cannot decode image '{path}' in {index.root} ({why}): fix or delete it, or pass "
-                            "--skip-bad-images") from None
-        arr = np.asarray(img, dtype=np.uint8)
-        arrays.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
-        labels.append(label)
-    bar.close()
-    if not arrays:
-        raise UserError(f"no decodable images in {index.root}")
-    return torch.from_numpy(np.stack(arrays)), torch.tensor(labels, dtype=torch.long)
+            out[i] = decode(index.src.read(path), mode, size)
+        except BadImage as e:
+            raise UserError(f"cannot use image '{path}' in {index.root}: {e}") from None
+    return torch.from_numpy(out), torch.tensor([label for _, label in items], dtype=torch.long)
 
 
-class FolderData(DataSpec):
+class FolderData(DecodedData):
     name = "folder"
     summary = "your images, one sub-folder per class, as a directory or .zip (optional train/ and test/ level)"
 
     def class_names(self, data_dir, split):
         return folder_index(data_dir, split).names
 
-    def channels(self, data_dir, split, keep):
-        return 1 if folder_index(data_dir, split).first_image(keep).mode in GRAYSCALE_MODES else 3
+    def first_image(self, data_dir, split, keep):
+        return folder_index(data_dir, split).first_image(keep)
 
-    def native_resolution(self, data_dir, split, keep):
-        return min(folder_index(data_dir, split).first_image(keep).size)
+    def fingerprint(self, data_dir, split):
+        return folder_index(data_dir, split).fingerprint()
 
-    def load(self, data_dir, split, keep, resolution, skip_bad):
-        return decode_folder(folder_index(data_dir, split), keep, resolution, skip_bad)
+    def items(self, data_dir, split, classes):
+        index = folder_index(data_dir, split)
+        return [(str(p), pos) for pos, c in enumerate(classes) for p in index.images_of(index.names[c])]
+
+    def reader_factory(self, data_dir, split):
+        return functools.partial(FileReader, data_dir)
 
 
 register(FolderData())

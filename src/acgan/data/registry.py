@@ -7,6 +7,7 @@ import torch
 from torchvision.transforms.v2 import functional as TF
 
 from ..registry import Registry
+from .rows import HeldRows
 
 DATASETS = Registry("data set")
 SPLITS = ("train", "test")
@@ -32,9 +33,10 @@ class DataSpec:
     def native_resolution(self, data_dir: str, split: str, keep: list[int]) -> int:
         raise NotImplementedError
 
-    def load(self, data_dir: str, split: str, keep: list[int], resolution: int | None,
-             skip_bad: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(uint8 [N, C, R, R], int64 [N]) of the kept classes at `resolution` (None = native)."""
+    def load(self, data_dir: str, split: str, keep: list[int], resolution: int | None, skip_bad: bool,
+             **options) -> tuple:
+        """(ImageRows [N, C, R, R] uint8, int64 labels [N]) of the kept classes at `resolution` (None = native);
+        `options` are what sets that decode files take (draft, log, progress)."""
         raise NotImplementedError
 
 
@@ -59,9 +61,10 @@ class InMemoryData(DataSpec):
     def native_resolution(self, data_dir, split, keep):
         return self.fixed_resolution
 
-    def load(self, data_dir, split, keep, resolution, skip_bad):
+    def load(self, data_dir, split, keep, resolution, skip_bad, **_):
         images, labels, names = self.read(data_dir, split)
-        return select_classes(images, labels, keep, len(names), resolution)
+        images, labels = select_classes(images, labels, keep, len(names), resolution)
+        return HeldRows(images), labels
 
 
 def register(spec: DataSpec) -> DataSpec:

@@ -8,7 +8,8 @@ import torch
 
 from ..config import TrainConfig, assemble
 from ..data import describe
-from ..data.folder import GRAYSCALE_MODES, BadImage, decode_folder, folder_index, open_image
+from ..data.decode import BadImage, is_grey, open_image
+from ..data.folder import decode_files, folder_index
 from ..errors import UserError
 from ..models.common import Sampling
 from ..pixels import to_unit
@@ -90,13 +91,13 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
             except BadImage as e:
                 raise UserError(f"cannot use sample '{path}' in {folder}: {e}") from None
             sizes.add(img.size)
-            modes.add(1 if img.mode in GRAYSCALE_MODES else 3)
+            modes.add(1 if is_grey(img) else 3)
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
         raise UserError(f"the samples in {folder} have sizes {sorted(sizes)[:4]}: give every image one square size")
     if modes != {channels}:
         raise UserError(f"the samples in {folder} have {'/'.join(map(str, sorted(modes)))} channels and the data "
                         f"has {channels}: save them as {'grayscale' if channels == 1 else 'RGB'} images")
-    images, labels = decode_folder(index, order, None, skip_bad=False)
+    images, labels = decode_files(index, order, None)
     return to_unit(images), labels
 
 

@@ -10,6 +10,7 @@ from typing import Callable, Protocol
 
 import torch
 
+from ..data import ImageRows
 from ..pixels import to_unit
 from ..rundir import RunDir
 
@@ -84,7 +85,7 @@ class EvalContext:
     log: Callable[[str], None] = print
     generator: ConditionalGenerator | None = None   # for the analyses that need z
     out: RunDir | None = None              # where metrics.json and the figures (eval/) go
-    train_images: Callable[[], torch.Tensor] | None = None  # uint8 training images, for nearest neighbours
+    train_images: Callable[[], ImageRows] | None = None  # the training images, for nearest neighbours
     real_pool: tuple[torch.Tensor, torch.Tensor] | None = None  # (uint8 images, labels): the whole test split
     stats_paths: list = field(default_factory=list)   # stats.jsonl files, for training curves
     device: torch.device = torch.device("cpu")

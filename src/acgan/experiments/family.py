@@ -19,8 +19,9 @@ from ..evaluation.outputs.figures import new_figure, save_figure
 from ..evaluation.outputs.html import html_table
 from ..evaluation.run import check_run
 from ..sampling import load_generator, sample_classes
+from ..training.data import load_training_data
 from ..training.loop import Trainer
-from ..training.single_run import load_training_data, train_or_resume
+from ..training.single_run import train_or_resume
 from ..training.splits import planned_record
 from .common import write_results
 

@@ -24,7 +24,8 @@ from ..optim.nonfinite import diverged, finite, skip_if_not_finite
 from ..optim.schedule import LearningRates
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
-from .batches import DeviceBatches
+from .batches import make_batches
+from .compile import try_compile
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
 from .ema import EMA
 from .monitor import CollapseMonitor
@@ -69,8 +70,8 @@ class Trainer:
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
         self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys)
         self.local_batch = local_batch(cfg.batch_size, self.dist)
-        self.batches = DeviceBatches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
-                                     cfg.channels_last, self.dist.rank, self.dist.world)
+        self.batches = make_batches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
+                                    cfg.channels_last, self.dist.rank, self.dist.world, cfg.data_memory_gb)
         self.num_classes = data.num_classes
         self.step = 0
         # the callables of a step: compiled when cfg.compile works, DDP-wrapped under torchrun; G's step runs
@@ -81,7 +82,7 @@ class Trainer:
             self.g_forward, self.d_forward = wrap(self.G, self.device), wrap(self.D, self.device)
             self.compile_note = f"DDP over {self.dist.world} processes" + (", compile ignored" if cfg.compile else "")
         elif cfg.compile:
-            self.compile_note = self.try_compile()
+            self.compile_note = try_compile(self)
         self.d_frozen = self.D if self.dist.active else self.d_forward
         self.noise_streams()
         self.monitor = None
@@ -100,33 +101,6 @@ class Trainer:
         for m in self.D.modules():
             if isinstance(m, (FastDropout, ActivationNoise)):
                 m.generator = gen
-
-    def try_compile(self) -> str:
-        """torch.compile G and D, proven on one trial forward/backward; any failure keeps eager mode.
-
-        The trial leaves no trace: weights, BatchNorm buffers, gradients and RNG state are restored."""
-        import copy
-
-        saved = copy.deepcopy((self.G.state_dict(), self.D.state_dict()))
-        rng = torch.get_rng_state()
-        try:
-            g, d = torch.compile(self.G), torch.compile(self.D)
-            with autocast(self.device, self.precision):
-                z = torch.randn(self.cfg.batch_size, self.cfg.z_dim, device=self.device)
-                y = torch.zeros(self.cfg.batch_size, dtype=torch.long, device=self.device)
-                src, cls = d(g(z, y))
-            (src.float().sum() + cls.float().sum()).backward()
-            self.g_forward, self.d_forward = g, d
-            note = "torch.compile"
-        except Exception as e:  # compilers fail in many ways: fall back, say why
-            note = f"eager (torch.compile failed: {type(e).__name__}: {str(e).splitlines()[0][:120]})"
-        finally:
-            self.G.load_state_dict(saved[0])
-            self.D.load_state_dict(saved[1])
-            self.G.zero_grad(set_to_none=True)
-            self.D.zero_grad(set_to_none=True)
-            torch.set_rng_state(rng)
-        return note
 
     def _diverged(self, run: RunDir, log, first: int, what: str = "the losses") -> None:
         error = diverged(max(first, 1), self.step, run.checkpoints(), what)
@@ -296,4 +270,6 @@ class Trainer:
                    f"checkpoint with `acgan train --resume {run.path}` (any number of processes)")
             log(msg)
             raise PeerLost(msg) from None
+        finally:
+            self.batches.close()  # a streaming reader's thread
         bar.close()

@@ -21,10 +21,26 @@ VERDICT_K = 5                                       # k-NN balls of coverage; re
 VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples per class (docs/results/diversity.md)
 
 
+REAL_POOL = 2000  # real images per class the monitor draws from when the data set is streamed from its store
+
+
+def _monitor_pool(rows, labels: torch.Tensor, num_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All the real images when they are held; from a data set too large to hold, a seeded sample per class."""
+    if isinstance(rows, torch.Tensor):
+        return rows, labels
+    if rows.held:
+        return rows.load(), labels
+    gen = torch.Generator().manual_seed(seed + 4242)
+    pick = torch.cat([idx[torch.randperm(len(idx), generator=gen)[:REAL_POOL]]
+                      for idx in ((labels == c).nonzero().flatten() for c in range(num_classes))]).sort().values
+    return rows[pick], labels[pick]
+
+
 class CollapseMonitor:
-    def __init__(self, real_images: torch.Tensor, real_labels: torch.Tensor, num_classes: int, z_dim: int, *,
+    def __init__(self, real_images, real_labels: torch.Tensor, num_classes: int, z_dim: int, *,
                  per_class: int, pairs: int, seed: int):
         self.num_classes, self.pairs, self.seed = num_classes, pairs, seed
+        real_images, real_labels = _monitor_pool(real_images, real_labels, num_classes, seed)
         gen = torch.Generator().manual_seed(seed + 31337)
         self.z = torch.randn(num_classes * per_class, z_dim, generator=gen)
         self.labels = torch.arange(num_classes).repeat_interleave(per_class)

@@ -4,21 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..data import ImageData, describe, load_data
 from ..device import resolve_device
 from ..errors import UserError
-from ..models import default_resolution
 from ..progress import echo
 from ..rundir import RunDir, RunRecord, same_data
+from .data import load_training_data
 from .distributed import init_distributed
 from .loop import Trainer
-
-
-def load_training_data(cfg: TrainConfig, recorded_resolution: int | None = None) -> ImageData:
-    """The config's data at the resolution the model trains at: the config's, the run's, or the arch's default."""
-    resolution = cfg.resolution or recorded_resolution or \
-        default_resolution(cfg.arch, describe(cfg).native_resolution)
-    return load_data(cfg, resolution)
 
 
 def _logger(run: RunDir, progress: bool, main: bool):

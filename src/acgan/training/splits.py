@@ -21,6 +21,7 @@ from ..data import describe
 from ..errors import UserError
 from ..models import default_resolution
 from ..rundir import RunDir, RunRecord, data_record
+from .data import prepare_selection
 from .single_run import train_or_resume
 
 
@@ -97,6 +98,7 @@ def train_split(cfg: TrainConfig, out: Path, per_model: int, *, grouping: str = 
             time.sleep(0.5)
         prepare_split_dir(run, record, False)
     groups = record.split["groups"]
+    prepare_selection(cfg, ["train"], log=log)  # every class decoded once, before the groups read their own
     mine = [g for g in range(len(groups)) if g % world == rank]
     names = record.data["class_names"]
     work = [(str(out), g, dataclasses.replace(cfg, classes=[names[i] for i in groups[g]]).to_dict(), 0)

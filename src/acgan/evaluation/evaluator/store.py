@@ -89,7 +89,8 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     """Train the evaluator on the config's training split and save it; (test accuracy, test images)."""
     train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
     start = time.time()
-    net, acc = train_evaluator(train.images, train.labels, test.images, test.labels, num_classes=train.num_classes,
+    net, acc = train_evaluator(train.images, train.labels, test.images.load(), test.labels,
+                               num_classes=train.num_classes,
                                epochs=epochs, width=width, seed=seed, precision=precision, progress=progress)
     save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
     return acc, len(test.labels)

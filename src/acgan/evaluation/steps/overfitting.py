@@ -11,6 +11,8 @@ from ..evaluator import Evaluator
 from ..outputs.figures import save_grid
 from .registry import step
 
+NEIGHBOUR_POOL = 100_000  # training images searched for nearest neighbours (all of Fashion-MNIST and CIFAR-10)
+
 
 def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096) -> torch.Tensor:
     """Indices [Q, k] of the k nearest rows of `pool` for each row of `queries` by L1 distance (flattened)."""
@@ -87,6 +89,11 @@ def overfitting_step(ctx: EvalContext) -> None:
     s = ctx.samples
     firsts = torch.stack([s.fake[s.fake_labels == c][0] for c in range(s.num_classes)])  # one sample per class
     train = ctx.train_images()
+    if len(train) > NEIGHBOUR_POOL:  # a very large training set: its nearest images among a seeded sample of it
+        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(s.seed))[:NEIGHBOUR_POOL]
+        train = train[pick.sort().values]
+    else:
+        train = train.load()
     ev = ctx.evaluator
     grids = {"nearest_pixel": neighbour_grid(firsts, train),
              "nearest_features": neighbour_grid(firsts, train, features=(ev.run(firsts)[1],
