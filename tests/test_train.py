@@ -205,3 +205,13 @@ def test_resume_past_a_damaged_checkpoint_reaches_the_same_weights(tiny_cfg, tmp
     assert (run / "checkpoints" / "ckpt-0000008.pt.damaged").is_file()
     (run / "checkpoints" / "ckpt-0000012.pt").write_bytes(b"PK\x03\x04 torn")
     assert acgan.load_generator(run).step == 8  # sampling and evaluation fall back the same way
+
+
+def test_the_first_run_on_a_machine_trains_what_the_next_ones_do(tiny_cfg, tmp_path, monkeypatch):
+    """Work done once per machine (timing the MS-SSIM filter for the monitor, preparing the data) must not move
+    the random stream: a fresh cache folder gives the same weights as a warm one."""
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "fresh-cache"))
+    cfg = dataclasses.replace(tiny_cfg, monitor_every=2, monitor_samples=8, monitor_pairs=3)
+    first = RunDir(train(cfg, tmp_path / "first", progress=False)).load_checkpoint()[0]
+    second = RunDir(train(cfg, tmp_path / "second", progress=False)).load_checkpoint()[0]
+    assert_same_weights(first, second)

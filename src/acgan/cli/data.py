@@ -50,7 +50,7 @@ def prepare(preset, overrides, split, workers, **given):
 
     cfg = _config(preset, overrides, **given)
     for store in prepare_selection(cfg, ["train", "test"] if split == "both" else [split], workers=workers,
-                                   log=echo_err):
+                                   log=echo_err, quiet_below=0):
         d = store.describe()
         click.echo(f"{d['split']}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
                    f"{_size(d['bytes'])}, {d['skipped']} files skipped; {d['path']}")

@@ -132,7 +132,7 @@ def _fast_jpeg(data: bytes, mode: str, size: int, draft: bool) -> np.ndarray | N
         return None
     if arr.shape[:2] != (size, size):
         arr = np.asarray(to_square(Image.fromarray(arr[..., 0] if mode == "L" else arr), size), dtype=np.uint8)
-    return arr.reshape(size, size, -1).transpose(2, 0, 1)
+    return np.ascontiguousarray(arr.reshape(size, size, -1).transpose(2, 0, 1))
 
 
 def decode(data: bytes, mode: str, size: int, draft: bool = True) -> np.ndarray:
@@ -155,4 +155,4 @@ def decode(data: bytes, mode: str, size: int, draft: bool = True) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:  # truncated data shows up on load
         raise BadImage(f"not a decodable image ({str(e).splitlines()[0][:60] if str(e) else type(e).__name__})") \
             from None
-    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))

@@ -26,6 +26,11 @@ class DecodedData(DataSpec):
         """(key, position in `classes`) of every image of those classes, class by class, in a fixed order."""
         raise NotImplementedError
 
+    def split_identity(self, data_dir: str, split: str) -> str:
+        """What `split` resolves to: two splits that name the same images (a folder without train/ and test/)
+        share one store."""
+        return split
+
     def reader_factory(self, data_dir: str, split: str):
         """A picklable callable that, called in any process, returns read(key) -> the image file's bytes."""
         raise NotImplementedError

@@ -112,7 +112,9 @@ class FolderIndex:
         raise UserError(f"no usable image in class folder '{self.names[keep[0]]}' of {self.root}")
 
     def fingerprint(self) -> str:
-        if self._fingerprint is None:
+        """Kept for a zip (its size and time are in the index's key); a directory's files are looked at again
+        each time, as a file can change without its folder changing."""
+        if self._fingerprint is None or not self.src.zip:
             every = sorted(p for name in self.names for p in self.files[name] if p.suffix.lower() in IMAGE_SUFFIXES)
             self._fingerprint = self.src.fingerprint(every)
         return self._fingerprint
@@ -184,6 +186,9 @@ class FolderData(DecodedData):
 
     def fingerprint(self, data_dir, split):
         return folder_index(data_dir, split).fingerprint()
+
+    def split_identity(self, data_dir, split):
+        return f"folder level '{folder_index(data_dir, split).prefix}'"
 
     def items(self, data_dir, split, classes):
         index = folder_index(data_dir, split)

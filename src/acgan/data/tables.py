@@ -152,6 +152,9 @@ class TableData(DecodedData):
     def class_names(self, data_dir, split):
         return self._index(data_dir, split)[1]
 
+    def split_identity(self, data_dir, split):
+        return repr([str(f) for f in self._files(data_dir, split)]) + (f" {split}" if self.name == "hf" else "")
+
     def fingerprint(self, data_dir, split):
         return hashlib.sha256(repr(self._stamp(data_dir, split)).encode()).hexdigest()
 

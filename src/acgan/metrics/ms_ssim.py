@@ -87,7 +87,9 @@ def strategy(shape: tuple, device) -> str:
 
 
 def _time_blurs(shape: tuple, device) -> str:
-    x = torch.rand(16, *shape, device=device)
+    # its own random stream: timing must not move the global one (a run's first monitor check would otherwise
+    # train other weights on a machine that has not timed this shape yet)
+    x = torch.rand(16, *shape, generator=torch.Generator().manual_seed(0)).to(device)
     win = _gaussian(min(WIN_SIZE, *shape[-2:]), SIGMA, x.dtype, x.device)
     best = {}
     for name, blur in BLURS.items():

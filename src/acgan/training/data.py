@@ -27,7 +27,8 @@ def has_split(cfg: TrainConfig, split: str) -> bool:
         return False
 
 
-def prepare_selection(cfg: TrainConfig, splits=("train", "test"), *, workers: int | None = None, log=echo) -> list:
+def prepare_selection(cfg: TrainConfig, splits=("train", "test"), *, workers: int | None = None, log=echo,
+                      quiet_below: int = 5000) -> list:
     """The stores of the config's classes at its training resolution, for each split (prepared if missing); []
     for data sets that are arrays already (IDX, torchvision's CIFAR)."""
     from ..data.store import open_store
@@ -40,7 +41,7 @@ def prepare_selection(cfg: TrainConfig, splits=("train", "test"), *, workers: in
     for split in dict.fromkeys(splits):
         keep = resolve_classes(cfg.classes, spec.class_names(cfg.data_dir, split))
         store, _ = open_store(spec, cfg.data_dir, split, keep, resolution, draft=cfg.jpeg_draft, workers=workers,
-                              log=log)
+                              log=log, quiet_below=quiet_below)
         stores.append(store)
     return stores
 

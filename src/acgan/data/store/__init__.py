@@ -40,7 +40,8 @@ def _find(family: Path, wanted: list[str], log) -> Store | None:
 
 
 def open_store(spec, data_dir: str, split: str, keep: list[int], resolution: int | None, *, draft: bool = True,
-               workers: int | None = None, log=echo, progress: bool = True) -> tuple[Store, list[int]]:
+               workers: int | None = None, log=echo, progress: bool = True,
+               quiet_below: int = 5000) -> tuple[Store, list[int]]:
     """(the store of `spec`'s classes `keep` at `resolution` (None: the first image's size), the store positions
     of those classes in the order of `keep`): an existing store that holds them all, or one prepared now."""
     names = spec.class_names(data_dir, split)
@@ -49,7 +50,8 @@ def open_store(spec, data_dir: str, split: str, keep: list[int], resolution: int
     mode = "L" if is_grey(first) else "RGB"
     resolution = resolution or min(first.size)
     source = {"identity": spec.source_identity(data_dir), "fingerprint": spec.fingerprint(data_dir, split)}
-    family = stores_dir() / _key(spec.name, source, split, resolution, mode, RULE, DRAFT_RULE if draft else None)
+    family = stores_dir() / _key(spec.name, source, spec.split_identity(data_dir, split), resolution, mode, RULE,
+                                 DRAFT_RULE if draft else None)
     store = _find(family, wanted, log)
     if store is None:
         classes = sorted(keep)  # a store keeps the source's class order; any order of a subset reads from it
@@ -62,7 +64,8 @@ def open_store(spec, data_dir: str, split: str, keep: list[int], resolution: int
                         "class_names": [names[i] for i in classes], "source_classes": classes,
                         "resolution": resolution, "channels": 1 if mode == "L" else 3, "mode": mode, "draft": draft}
                 store = build_store(target, plan, [k for k, _ in items], [lab for _, lab in items],
-                              spec.reader_factory(data_dir, split), workers=workers, log=log, show_progress=progress)
+                              spec.reader_factory(data_dir, split), workers=workers, log=log, show_progress=progress,
+                              quiet_below=quiet_below)
     store.touch()
     return store, [store.class_names.index(n) for n in wanted]
 

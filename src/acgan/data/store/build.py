@@ -99,9 +99,10 @@ def _stop_worker() -> None:
 
 
 def build_store(target: Path, plan: dict, keys: list, labels: list[int], reader_factory, *, workers: int | None = None,
-          log=echo, show_progress: bool = True) -> Store:
+          log=echo, show_progress: bool = True, quiet_below: int = 5000) -> Store:
     """Decode `keys` (read by `reader_factory()`'s callable) into the store at `target`, resuming a build folder
-    left by an interrupted prepare of the same plan; `plan` is everything the manifest says of the store."""
+    left by an interrupted prepare of the same plan; `plan` is everything the manifest says of the store. A prepare
+    of fewer than `quiet_below` images (a second or two) says nothing."""
     target = Path(target)
     build_dir = target.with_name(target.name + ".build")
     c, r = plan["channels"], plan["resolution"]
@@ -116,8 +117,9 @@ def build_store(target: Path, plan: dict, keys: list, labels: list[int], reader_
             done = _resume_or_start(build_dir, images, fresh, n * row_bytes)
             todo = [t for t in chunks if t[0] not in done]
             if todo:
-                _run(todo, done, build_dir, images, reader_factory, plan, row_bytes, n,
-                     workers or worker_count(), log, show_progress)
+                quiet = n < quiet_below
+                _run(todo, done, build_dir, images, reader_factory, plan, row_bytes, n, workers or worker_count(),
+                     (lambda msg: None) if quiet else log, show_progress and not quiet)
             return _publish(build_dir, target, fresh, keys, labels, done, len(chunks))
     except UserError:  # the disk is full: leave nothing half-written behind
         shutil.rmtree(build_dir, ignore_errors=True)
@@ -161,13 +163,8 @@ def _umask() -> int:
     return mask
 
 
-QUIET_BELOW = 5000  # images: a prepare of fewer says nothing (it takes a second or two)
-
-
 def _run(todo, done, build_dir, images, reader_factory, plan, row_bytes, n, workers, log, show_progress) -> None:
     left = sum(len(t[2]) for t in todo)
-    if n < QUIET_BELOW:
-        log, show_progress = (lambda msg: None), False
     log(f"preparing {plan['dataset']} ({plan['source']['identity']}, {plan['split']}): {n:,} images at "
         f"{plan['resolution']} px with {workers} process{'es' if workers > 1 else ''}"
         + (f", {n - left:,} done by an earlier prepare" if left < n else ""))
