@@ -6,8 +6,8 @@ import sys
 import time
 
 from acgan.config import assemble
-from acgan.training.loop import Trainer
 from acgan.training.data import load_training_data
+from acgan.training.loop import Trainer
 
 
 def main(recipes):

@@ -4,8 +4,8 @@ or a page under docs/ runs, in the page's order, on tiny stand-ins for the data 
 A command keeps its own arguments; the test only shrinks it (2 steps of 8-channel networks, 10 samples per class,
 1 evaluator epoch, a fraction of a minute) and points its data at tiny copies: Fashion-MNIST and MNIST as IDX files
 of 10 classes, `my_photos.zip` and `cifar10-jpeg.zip` as folders of CIFAR-10's class names, `EV` / `EV_CIFAR` as
-evaluators of those, `my_samples/` as a folder of samples per Fashion-MNIST class. What cannot run here is listed in
-SKIPPED with the reason."""
+evaluators of those, `my_samples/` as a folder of samples per Fashion-MNIST class, `my_dataset/` and `my_parquet/` as
+a saved Hugging Face dataset and its Parquet export. What cannot run here is listed in SKIPPED with the reason."""
 import gzip
 import os
 import re
@@ -90,6 +90,14 @@ def stand_ins(tmp_path_factory):
             arr = rng.integers(0, 60, (28, 28)).astype(np.uint8)
             arr[2 * c:2 * c + 4, 4:24] = 230
             Image.fromarray(arr).save(samples / name.replace("/", "_") / f"{i:03d}.png")
+    datasets = pytest.importorskip("datasets", reason="the optional `datasets` package (make test installs it)")
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=CIFAR[:2])})
+    table = datasets.Dataset.from_dict({"image": [Image.fromarray(rng.integers(0, 255, (16, 16, 3), np.uint8))
+                                                  for _ in range(20)], "label": [i % 2 for i in range(20)]},
+                                       features=features)
+    table.save_to_disk(str(root / "my_dataset"))
+    (root / "my_parquet").mkdir()
+    table.to_parquet(str(root / "my_parquet" / "train-00000-of-00001.parquet"))
     with pytest.MonkeyPatch.context() as mp:  # the two evaluators the results pages call EV and EV_CIFAR
         mp.setitem(idx_module.DEBIAN_DIRS, "fashion-mnist", idx)
         mp.chdir(root)
@@ -108,7 +116,7 @@ def page_dir(stand_ins, tmp_path, monkeypatch):
     monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs").symlink_to(ROOT / "docs")
-    for name in ("my_photos.zip", "my_photos", "my_samples"):
+    for name in ("my_photos.zip", "my_photos", "my_samples", "my_dataset", "my_parquet"):
         (tmp_path / name).symlink_to(stand_ins / name)
     (tmp_path / "cifar10-jpeg.zip").symlink_to(stand_ins / "my_photos.zip")
     for name in ("EV", "EV_CIFAR"):

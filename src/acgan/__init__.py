@@ -1,7 +1,13 @@
 """acgan: class-conditional image synthesis with AC-GAN (Odena, Olah, Shlens, ICML 2017)."""
-from .sampling import load_generator
-
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    """load_generator on first use: importing a part of acgan (its data package, say) need not load the rest."""
+    if name == "load_generator":
+        from .sampling import load_generator
+        return load_generator
+    raise AttributeError(f"module 'acgan' has no attribute {name!r}")
 
 
 def evaluate(generator, data, out, **options) -> dict:

@@ -90,6 +90,7 @@ class FolderIndex:
         self.src = _Source(Path(root))
         self.prefix, self.files = _class_layout(self.src, split)
         self.names = list(self.files)
+        self.src.paths = self.src.dirs = None  # the layout is all that was needed of them
         self._fingerprint = None
 
     def images_of(self, name: str) -> list[PurePosixPath]:
@@ -147,16 +148,18 @@ def folder_index(root: str, split: str) -> FolderIndex:
 
 
 class FileReader:
-    """read(path) and many(paths) -> bytes over a fresh handle: a zip is opened again in each process."""
+    """read(path) and many(paths) -> bytes over a fresh handle: a zip is opened again in each process (and
+    nothing else of the folder is indexed there)."""
 
     def __init__(self, root: str):
-        self.source = _Source(Path(root))
+        self.root = Path(root)
+        self.zip = zipfile.ZipFile(self.root) if self.root.is_file() else None
 
     def __call__(self, path) -> bytes:
-        return self.source.read(path)
+        return self.zip.read(str(path)) if self.zip else (self.root / path).read_bytes()
 
     def many(self, paths) -> list[bytes]:
-        return [self.source.read(p) for p in paths]
+        return [self(p) for p in paths]
 
 
 def decode_files(index: FolderIndex, keep: list[int], size: int | None) -> tuple[torch.Tensor, torch.Tensor]:

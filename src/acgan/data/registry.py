@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from ..registry import Registry
 from .rows import HeldRows
@@ -79,5 +78,6 @@ def select_classes(images: torch.Tensor, labels: torch.Tensor, keep: list[int], 
     remap = torch.full((num_classes,), -1, dtype=torch.long)
     remap[torch.tensor(keep)] = torch.arange(len(keep))
     if resolution and images.shape[-1] != resolution:
+        from torchvision.transforms.v2 import functional as TF
         images = TF.resize(images, [resolution, resolution], antialias=True)
     return images.contiguous(), remap[labels]

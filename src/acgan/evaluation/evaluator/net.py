@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torchvision.transforms.v2 import functional as TF
 
 from ...device import autocast
 from ...pixels import to_unit
@@ -65,6 +64,7 @@ class Evaluator:
         logits, feats = [], []
         for chunk in images.split(batch):
             if size and chunk.shape[-1] != size:
+                from torchvision.transforms.v2 import functional as TF
                 chunk = TF.resize(chunk.float(), [size, size], antialias=True)
             with autocast(dev, precision):
                 f = self.net.features(chunk.to(dev).float())

@@ -11,6 +11,7 @@ import torch
 
 from ...config import TrainConfig
 from ...data import DATASETS, describe, load_data
+from ...data.budget import memory_budget
 from ...errors import UserError
 from ...io import atomic_torch_save, atomic_write_json, file_sha256
 from ...locations import cache_dir
@@ -89,7 +90,8 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     """Train the evaluator on the config's training split and save it; (test accuracy, test images)."""
     train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
     start = time.time()
-    net, acc = train_evaluator(train.images, train.labels, test.images.load(), test.labels,
+    images = train.images.hold(memory_budget(cfg.data_memory_gb, torch.device("cpu")))  # else read by batch
+    net, acc = train_evaluator(images, train.labels, test.images.load(), test.labels,
                                num_classes=train.num_classes,
                                epochs=epochs, width=width, seed=seed, precision=precision, progress=progress)
     save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
