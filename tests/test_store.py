@@ -114,12 +114,17 @@ def test_an_interrupted_prepare_resumes_from_its_finished_chunks(tmp_path, monke
     assert torch.equal(store.rows_of(keep)[0].load(), by_hand(root, ["a", "b", "c", "d"], 48))
 
 
-@pytest.mark.slow
-def test_kill_9_during_prepare_then_prepare_again(tmp_path):
+def prepare_command(tmp_path):
+    """(folder, environment, `acgan data prepare` of it with one process): a prepare that takes seconds."""
     root = images_folder(tmp_path / "d", 600, 64)
-    env = dict(os.environ, ACGAN_CACHE=str(tmp_path / "cache"))
     cmd = [sys.executable, "-m", "acgan.cli", "data", "prepare", "--dataset", "folder", "--data-dir", str(root),
            "--workers", "1"]
+    return root, dict(os.environ, ACGAN_CACHE=str(tmp_path / "cache")), cmd
+
+
+@pytest.mark.slow
+def test_kill_9_during_prepare_then_prepare_again(tmp_path):
+    root, env, cmd = prepare_command(tmp_path)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((tmp_path / "cache").glob("stores/*/*.build/chunks/*.json"))) < 2:
@@ -136,10 +141,7 @@ def test_kill_9_during_prepare_then_prepare_again(tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_preparing_the_same_store(tmp_path):
-    root = images_folder(tmp_path / "d", 600, 64)
-    env = dict(os.environ, ACGAN_CACHE=str(tmp_path / "cache"))
-    cmd = [sys.executable, "-m", "acgan.cli", "data", "prepare", "--dataset", "folder", "--data-dir", str(root),
-           "--workers", "1"]
+    _, env, cmd = prepare_command(tmp_path)
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
