@@ -128,3 +128,21 @@ def test_resnet_width_scales_parameters():
     small = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8), 3, 32, 10)
     large = build_models(TrainConfig(arch="resnet", g_width=32, d_width=32), 3, 32, 10)
     assert count_parameters(large[0]) > 8 * count_parameters(small[0])
+
+
+def test_the_paper_imagenet_head_starts_unsaturated():
+    """N(0, 0.02) over paper-imagenet's 512 x 8 x 8 (64 px) or 512 x 16 x 16 (128 px) features starts D's logits
+    at several units and its class loss far above chance; its head is drawn with std 1/sqrt(fan in) instead.
+    paper-cifar's (8,192 features) keeps the paper's 0.02."""
+    import math
+    torch.manual_seed(0)
+    _, d = build_models(TrainConfig(arch="paper-imagenet"), 3, 64, 10)
+    head = d.heads.linear
+    assert head.in_features == 512 * 8 * 8
+    assert abs(head.weight.std().item() - head.in_features ** -0.5) < 1e-4
+    d.eval()
+    _, cls = d(torch.rand(64, 3, 64, 64) * 2 - 1)
+    loss = torch.nn.functional.cross_entropy(cls, torch.arange(64) % 10).item()
+    assert abs(loss - math.log(10)) < 0.7, loss  # near chance, as a classifier that knows nothing should be
+    _, d = build_models(TrainConfig(arch="paper-cifar"), 3, 32, 10)
+    assert abs(d.heads.linear.weight.std().item() - 0.02) < 1e-3

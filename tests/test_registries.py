@@ -198,13 +198,14 @@ def test_train_help_lists_every_registered_choice_with_its_summary():
             assert f"{name}: {summary}" in " ".join(text.split()), name
 
 
-@pytest.mark.parametrize("name", ["demo", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet"])
+@pytest.mark.parametrize("name", ["demo", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet",
+                                  "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu"])
 def test_every_preset_builds_a_working_pair(name):
     """A preset's keys validate, and its G, D and loss build and take one step on 32 px RGB batches."""
     from acgan.config import preset_names
     assert name in preset_names()
-    cfg = assemble(name)
-    res = 64 if cfg.arch == "paper-imagenet" else 32
+    cfg = assemble(name, {"g_width": 4, "d_width": 4} if name in ("modern-64", "modern-128") else {})  # GPU widths
+    res = cfg.resolution or (64 if cfg.arch == "paper-imagenet" else 32)
     loss = build_loss(cfg)
     G, D = build_models(cfg, 3, res, 10, loss.class_outputs(10), loss.class_proxies)
     y = torch.arange(4) % 10

@@ -37,6 +37,8 @@ class TrainConfig:
     g_width: int = 64               # dcgan-small base channels of G
     d_width: int = 64               # dcgan-small base channels of D (resnet: 4 * d_width channels)
     resnet_d_blocks: int = 4        # resnet: D's residual blocks (the first two downsample)
+    attention_res: int = 0          # biggan: px at which G and D get a self-attention block (0 = none)
+    hierarchical_z: bool = False    # biggan: z split over G's blocks, each chunk beside the class embedding
     d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
@@ -98,6 +100,7 @@ class TrainConfig:
         for name in ("lr_g", "lr_d", "init_std"):
             need(float(getattr(self, name)) > 0, f"{name} must be positive")
         need(isinstance(self.monitor_every, int) and self.monitor_every >= 0, "monitor_every must be >= 0")
+        need(isinstance(self.attention_res, int) and self.attention_res >= 0, "attention_res must be >= 0 (px)")
         need(self.monitor_every % self.log_every == 0,
              f"monitor_every ({self.monitor_every}) must be a multiple of log_every ({self.log_every})")
         need(self.monitor_samples >= 2 and self.monitor_pairs >= 1, "monitor_samples >= 2 and monitor_pairs >= 1")

@@ -54,11 +54,14 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
               help="Folder written by `acgan train-classifier` (default: the data's own, trained on first use).")
 @click.option("--per-class", type=click.IntRange(2), default=D.per_class, show_default=True)
 @click.option("--seed", type=int, default=D.seed, show_default=True)
-def check(run_dir, evaluator_dir, per_class, seed):
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where the generator samples.")
+def check(run_dir, evaluator_dir, per_class, seed, device):
     """Quick sample check: evaluator accuracy and feature diversity per class, as JSON on stdout."""
     from ..evaluation.run import check as run_check
 
-    click.echo(json.dumps(run_check(run_dir, evaluator_dir, per_class=per_class, seed=seed, log=echo_err), indent=2))
+    click.echo(json.dumps(run_check(run_dir, evaluator_dir, per_class=per_class, seed=seed, log=echo_err,
+                                    device=device), indent=2))
 
 
 @main.command()

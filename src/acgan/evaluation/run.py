@@ -76,18 +76,20 @@ def evaluate_context(ctx: EvalContext, log) -> dict:
     return metrics
 
 
-def check(run_dir, evaluator_dir: Path | None = None, per_class: int = 500, seed: int = 0, log=print) -> dict:
+def check(run_dir, evaluator_dir: Path | None = None, per_class: int = 500, seed: int = 0, log=print,
+          device: str = "cpu") -> dict:
     """Accuracy and feature diversity per class against as many real test images per class; the evaluator is the
     one in `evaluator_dir`, or the data's default one (trained on first use)."""
     record = RunDir(run_dir).read()
     ev = get_evaluator(str(evaluator_dir) if evaluator_dir else None, record, RunDir(run_dir).train_config(record),
                        seed=seed, log=log)
-    return check_run(run_dir, ev, per_class, seed)[0]
+    return check_run(run_dir, ev, per_class, seed, device=device)[0]
 
 
-def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = ()) -> tuple[dict, dict]:
+def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = (),
+              device: str = "cpu") -> tuple[dict, dict]:
     """(check's JSON, every step's results) for a run and a loaded evaluator; `extra_steps` run after check's."""
-    opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device="cpu")
+    opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device=device)
     ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False, progress=False)
     results = run_steps(steps_of("check") + list(extra_steps), ctx)
     return merge_check(results["quality"], results["class_diversity"]), results

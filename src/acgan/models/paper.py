@@ -54,4 +54,4 @@ register(ArchSpec("paper-cifar", "the paper's CIFAR-10 pair, 32 px",
                   default_resolution=lambda native: 32, divisor=8))
 register(ArchSpec("paper-imagenet", "the paper's ImageNet pair, 128 px (or 64)",
                   lambda cfg, cond, c, r: paper_imagenet_generator(cond, cfg.z_dim, c, r), _paper_d,
-                  default_resolution=lambda native: 128 if native >= 128 else 64, divisor=16))
+                  default_resolution=lambda native: 128 if native >= 128 else 64, divisor=16, fan_in_head=True))

@@ -12,33 +12,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from .blocks import DownBlock, SumPool, UpBlock
 from .common import Discriminator, ModuleSampling
 from .registry import ArchSpec, register
-
-
-class ConditionalBatchNorm(nn.Module):
-    def __init__(self, channels: int, embed_dim: int):
-        super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-        self.gain, self.bias = nn.Linear(embed_dim, channels), nn.Linear(embed_dim, channels)
-
-    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        return self.bn(x) * (1 + self.gain(e)[:, :, None, None]) + self.bias(e)[:, :, None, None]
-
-
-class UpBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, embed_dim: int):
-        super().__init__()
-        self.bn1, self.bn2 = ConditionalBatchNorm(c_in, embed_dim), ConditionalBatchNorm(c_out, embed_dim)
-        self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)
-        self.skip = nn.Conv2d(c_in, c_out, 1)
-
-    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        h = F.interpolate(F.relu(self.bn1(x, e)), scale_factor=2, mode="nearest")
-        h = self.conv2(F.relu(self.bn2(self.conv1(h), e)))
-        return h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
 class ResNetGenerator(ModuleSampling, nn.Module):
@@ -54,31 +31,10 @@ class ResNetGenerator(ModuleSampling, nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         e = self.embed(labels)
-        h = self.fc(z).view(len(z), -1, self.start, self.start)
+        h = self.fc(z).view(-1, self.fc.out_features // self.start ** 2, self.start, self.start)
         for block in self.blocks:
             h = block(h, e)
         return self.out(h)
-
-
-class DownBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, down: bool, first: bool):
-        super().__init__()
-        self.down, self.first = down, first
-        self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, padding=1), nn.Conv2d(c_out, c_out, 3, padding=1)
-        self.skip = nn.Conv2d(c_in, c_out, 1) if (c_in != c_out or down) else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv2(F.relu(self.conv1(x if self.first else F.relu(x))))  # the first block sees raw pixels
-        if self.first:  # SNGAN's optimised first block: pool, then the 1x1 shortcut
-            return F.avg_pool2d(h, 2) + self.skip(F.avg_pool2d(x, 2))
-        if self.down:
-            return F.avg_pool2d(h, 2) + F.avg_pool2d(self.skip(x), 2)
-        return h + self.skip(x)
-
-
-class SumPool(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x).sum(dim=(2, 3))
 
 
 def resnet_discriminator(channels: int, resolution: int, class_outputs: int, width: int,

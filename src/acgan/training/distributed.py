@@ -54,11 +54,13 @@ class DistContext:
             dist.barrier()
 
 
-def init_distributed(device: torch.device, enabled: bool = True) -> tuple[DistContext, torch.device]:
+def init_distributed(device: torch.device, enabled: bool = True,
+                     force: bool = False) -> tuple[DistContext, torch.device]:
     """The process group from torchrun's environment (gloo on CPU, nccl on CUDA); one process without it, or when
-    not `enabled` (class-split groups: each rank trains whole models of its own)."""
+    not `enabled` (class-split groups: each rank trains whole models of its own). `force` makes a group of one
+    under torchrun too (scripts/gpu-check.sh: NCCL on a machine with one GPU)."""
     world = int(os.environ.get("WORLD_SIZE", 1))
-    if world <= 1 or not enabled:
+    if (world <= 1 and not (force and "RANK" in os.environ)) or not enabled:
         return DistContext(), device
     ctx = DistContext(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", 0)))
     if device.type == "cuda":

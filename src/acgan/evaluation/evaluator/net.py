@@ -6,6 +6,7 @@ FID/KID, diversity). store.py saves, finds and loads it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,32 +22,40 @@ NET_VERSION = 2       # evaluators saved by another version of EvalNet are retra
 
 
 class EvalNet(nn.Module):
-    """Three conv stages (conv, BN, ReLU; max-pool after the first two), the map averaged to 7 x 7 and flattened,
-    then a hidden layer: `features` is that layer's `hidden` values (the space of domain FID, PRDC, diversity).
+    """Conv stages (conv, BN, ReLU): one at full size, then one after each 2x2 max-pool until the map is 7-8 px
+    (two pools at 28-32 px, one more per doubling above: `extra_stages`), the last at 4 x width channels; that map
+    averaged to 7 x 7 and flattened, then a hidden layer: `features` is that layer's `hidden` values (the space of
+    domain FID, PRDC, diversity). So a 64, 128 or 256 px image reaches the flatten at the size a 32 px one does.
 
     Sized for speed on a 2-core CPU: keeping the map's layout (flatten, not global pooling) is what lets it learn
     Fashion-MNIST to 92% in a few epochs (docs/benchmarks.md)."""
 
-    def __init__(self, channels: int, num_classes: int, width: int = 16, hidden: int = 256):
+    def __init__(self, channels: int, num_classes: int, width: int = 16, hidden: int = 256, extra_stages: int = 0):
         super().__init__()
 
         def stage(c_in, c_out):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
         w = width
-        self.body = nn.Sequential(*stage(channels, w), nn.MaxPool2d(2), *stage(w, 2 * w), nn.MaxPool2d(2),
+        extra = [layer for _ in range(extra_stages) for layer in (*stage(2 * w, 2 * w), nn.MaxPool2d(2))]
+        self.body = nn.Sequential(*stage(channels, w), nn.MaxPool2d(2), *stage(w, 2 * w), nn.MaxPool2d(2), *extra,
                                   *stage(2 * w, 4 * w), nn.AdaptiveAvgPool2d(7), nn.Flatten(),
                                   nn.Linear(49 * 4 * w, hidden), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(0.3)
         self.fc = nn.Linear(hidden, num_classes)
         self.feature_dim = hidden
-        self.shape = {"net": NET_VERSION, "width": width, "hidden": hidden}
+        self.shape = {"net": NET_VERSION, "width": width, "hidden": hidden, "extra_stages": extra_stages}
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.features(x)))
+
+
+def extra_stages_for(resolution: int) -> int:
+    """Pooled stages beyond the two a 28-32 px image gets: one per doubling above that."""
+    return max(0, int(math.log2(resolution / 28)))
 
 
 @dataclass
@@ -80,7 +89,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     """Train on uint8 images (no augmentation: a few epochs learn more from clean images); (net, test accuracy)."""
     torch.manual_seed(seed)
     batch_size = min(batch_size, len(train_x))
-    net = EvalNet(train_x.shape[1], num_classes, width).to(memory_format=torch.channels_last)
+    net = EvalNet(train_x.shape[1], num_classes, width, extra_stages=extra_stages_for(train_x.shape[-1]))
+    net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps = epochs * (len(train_x) // batch_size)
     # a quarter of the steps warm up; at least two, so tiny data sets (a few steps in all) keep a valid schedule

@@ -40,7 +40,7 @@ def load_evaluator(path: Path) -> Evaluator:
         if meta.get("net") != NET_VERSION:
             raise ValueError(f"made by another version of acgan (network {meta.get('net', 1)}, "
                              f"this one reads {NET_VERSION})")
-        net = EvalNet(meta["channels"], meta["num_classes"], meta["width"], meta["hidden"])
+        net = EvalNet(meta["channels"], meta["num_classes"], meta["width"], meta["hidden"], meta.get("extra_stages", 0))
         if meta.get("weights_sha256") not in (None, file_sha256(path / "evaluator.pt")):
             raise ValueError("evaluator.pt does not match the sha256 in evaluator.json")
         net.load_state_dict(torch.load(path / "evaluator.pt", map_location="cpu", weights_only=True))

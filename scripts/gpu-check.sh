@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The CUDA path end to end, in at most 8 minutes on one GPU, with one JSON summary: `acgan bench --device cuda`;
+# modern-cifar and modern-64 trained for about 100 s each (images/s, precision, memory); bf16 autocast (the presets'
+# precision: auto); torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
+# WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank process group, an all-reduce, the
+# global BatchNorm); sample, check and evaluate on CUDA. The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
+#
+# usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
+#        synthetic class folders written here; default OUT: gpu-check/)
+#        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
+#            scripts/gpu-check.sh   runs the same steps briefly, on small models, on a CPU
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-}
+OUT=${2:-gpu-check}
+DEV=${GPU_CHECK_DEVICE:-cuda}
+SECONDS_EACH=${GPU_CHECK_SECONDS:-100}
+SETS=(); for kv in ${GPU_CHECK_SET:-}; do SETS+=(--set "$kv"); done  # config overrides for the two presets
+PY=${PYTHON:-.venv/bin/python}
+ACGAN="$PY -m acgan.cli"
+export ACGAN_CACHE=${ACGAN_CACHE:-$PWD/$OUT/cache}
+mkdir -p "$OUT"
+log() { echo "[gpu-check $(date +%H:%M:%S)] $*" >&2; }
+step() {  # step NAME TIMEOUT COMMAND...: run it, keep its output, record its status and seconds
+  local name=$1 limit=$2; shift 2
+  local start=$EPOCHREALTIME
+  log "$name: $*"
+  timeout "$limit" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+  local status=$?
+  echo "{\"step\": \"$name\", \"status\": $status, \"seconds\": $(awk "BEGIN {print $EPOCHREALTIME - $start}")}" \
+      >> "$OUT/steps.jsonl"
+  [ $status -eq 0 ] || log "$name failed ($status): $(tail -3 "$OUT/$name.err")"
+}
+rm -f "$OUT/steps.jsonl"
+
+if [ ! -e "$DATA" ]; then  # no data given: ten classes of smooth random images
+  log "no data ${DATA:+at $DATA }: writing synthetic class folders to $OUT/synthetic"
+  DATA="$OUT/synthetic"
+  $PY - "$DATA" <<'PY'
+import sys, numpy as np
+from pathlib import Path
+from PIL import Image
+rng, root = np.random.default_rng(0), Path(sys.argv[1])
+for split, n in (("train", 500), ("test", 100)):
+    for c in range(10):
+        (root / split / f"c{c}").mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            base = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+            base[..., c % 3] = 25 * c
+            Image.fromarray(base).resize((64, 64), Image.BICUBIC).save(root / split / f"c{c}" / f"{i}.png")
+PY
+fi
+
+step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda,
+  'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
+  'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
+step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench.json"
+
+for preset in modern-cifar modern-64; do
+  res=32; [ $preset = modern-64 ] && res=64
+  # steps for SECONDS_EACH seconds, from 10 timed steps
+  steps=$($PY - "$preset" "$DATA" "$res" "$DEV" "$SECONDS_EACH" ${GPU_CHECK_SET:-} <<'PY'
+import sys, time, torch
+from acgan.config import assemble
+from acgan.training.data import load_training_data
+from acgan.training.loop import Trainer
+preset, data, res, dev, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+cfg = assemble(preset, {"dataset": "folder", "data_dir": data, "resolution": res, "device": dev, "monitor_every": 0},
+               overrides=sys.argv[6:])
+t = Trainer(cfg, load_training_data(cfg, log=lambda m: None))
+for _ in range(3):
+    t.train_step()
+torch.cuda.synchronize() if dev == "cuda" else None
+start = time.perf_counter()
+for _ in range(10):
+    t.train_step()
+torch.cuda.synchronize() if dev == "cuda" else None
+print(max(20, int(seconds / ((time.perf_counter() - start) / 10))))
+PY
+)
+  steps=${steps:-50}
+  step "train-$preset" 240 $ACGAN train --preset $preset --dataset folder --data-dir "$DATA" --resolution $res \
+      --device "$DEV" --steps "$steps" --out "$OUT/run-$preset" --force --quiet \
+      --set sample_every=100000 --set checkpoint_every=100000 --set monitor_every=0 --set log_every=10 "${SETS[@]}"
+done
+
+step compile 180 $ACGAN train --preset demo --dataset folder --data-dir "$DATA" --resolution 32 --device "$DEV" \
+    --steps 60 --out "$OUT/run-compile" --force --quiet --set compile=true --set monitor_every=0
+step torchrun 180 $PY -m torch.distributed.run --standalone --nproc_per_node 1 -m acgan.cli train --preset demo \
+    --dataset folder --data-dir "$DATA" --resolution 32 --device "$DEV" --steps 60 --out "$OUT/run-torchrun" \
+    --force --quiet --set monitor_every=0
+# NCCL itself: a one-rank process group on the GPU, an all-reduce, and the global BatchNorm DDP training uses
+cat > "$OUT/nccl.py" <<'PY'
+import json, torch, torch.distributed as dist
+from acgan.training.distributed import GlobalBatchNorm, init_distributed
+ctx, device = init_distributed(torch.device("cuda" if torch.cuda.is_available() else "cpu"), force=True)
+x = torch.ones(4, device=device)
+dist.all_reduce(x)
+bn = GlobalBatchNorm(3).to(device)
+y = bn(torch.randn(8, 3, 4, 4, device=device))
+print(json.dumps({"backend": dist.get_backend(), "world": dist.get_world_size(), "all_reduce": x.tolist(),
+                  "global_bn_mean": float(y.detach().mean())}))
+dist.destroy_process_group()
+PY
+step nccl 120 $PY -m torch.distributed.run --standalone --nproc_per_node 1 "$OUT/nccl.py"
+step sample 60 $ACGAN sample "$OUT/run-modern-64" --device "$DEV" --per-class 8 --out "$OUT/samples.png" --force
+step check 180 $ACGAN check "$OUT/run-modern-cifar" --per-class 50 --device "$DEV"
+step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-class 50 --real-per-class 50 \
+    --pairs 20 --inception off
+
+$PY - "$OUT" <<'PY' > "$OUT/summary.json"
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+summary = {"steps": [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]}
+env = out / "env.out"
+summary["env"] = json.loads(env.read_text()) if env.is_file() and env.read_text().strip() else None
+if (out / "bench.json").is_file():
+    b = json.loads((out / "bench.json").read_text())
+    summary["bench"] = {"train": b["train"], "ms_ssim": b["ms_ssim"], "features": b["features"]}
+for run in sorted(out.glob("run-*")):
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()] \
+        if (run / "stats.jsonl").is_file() else []
+    logs = (run / "log.txt").read_text() if (run / "log.txt").is_file() else ""
+    start = next((line.split("start: ", 1)[1] for line in logs.splitlines() if "start: " in line), None)
+    late = stats[len(stats) // 2:]
+    summary[run.name] = {"steps": stats[-1]["step"] if stats else 0, "summary": start,
+                         "images_per_s": sum(r["images_per_s"] for r in late) / len(late) if late else None}
+print(json.dumps(summary, indent=1))
+PY
+log "wrote $OUT/summary.json"
+cat "$OUT/summary.json"
