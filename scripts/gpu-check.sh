@@ -18,8 +18,9 @@ SECONDS_EACH=${GPU_CHECK_SECONDS:-100}
 SETS=(); for kv in ${GPU_CHECK_SET:-}; do SETS+=(--set "$kv"); done  # config overrides for the two presets
 PY=${PYTHON:-.venv/bin/python}
 ACGAN="$PY -m acgan.cli"
-export ACGAN_CACHE=${ACGAN_CACHE:-$PWD/$OUT/cache}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)  # absolute: the cache below and every step see the same folder
+export ACGAN_CACHE=${ACGAN_CACHE:-$OUT/cache}
 log() { echo "[gpu-check $(date +%H:%M:%S)] $*" >&2; }
 step() {  # step NAME TIMEOUT COMMAND...: run it, keep its output, record its status and seconds
   local name=$1 limit=$2; shift 2
