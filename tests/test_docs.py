@@ -32,6 +32,7 @@ WITH_COMMANDS = [p for p in PAGES if "```sh" in p.read_text() or "```bash" in p.
 CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SKIPPED = {  # a command starting with this -> why it does not run in the tests
     "acgan bench": "times training and metrics for minutes; tests/test_bench.py runs its parts on tiny sizes",
+    "acgan explore": "serves until Ctrl-C; tests/test_share.py starts its server and loads the page in Chromium",
 }
 SHRINK = {  # options each command gets after its own (a later option wins in click)
     "train": ["--quiet", "--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=8", "--set",
@@ -153,8 +154,8 @@ def shrink(args: list[str]) -> list[str]:
 
 def ensure_run(args: list[str]) -> None:
     """A command that reads a run directory the page did not make itself gets a tiny demo run there."""
-    if args[0] in ("evaluate", "check", "sample", "report") and len(args) > 1 and args[1].startswith("runs/") \
-            and not Path(args[1]).exists():
+    reads_run = args[0] in ("evaluate", "check", "sample", "report", "export")
+    if reads_run and len(args) > 1 and args[1].startswith("runs/") and not Path(args[1]).exists():
         run_cli(shrink(["train", "--out", args[1]]))
 
 

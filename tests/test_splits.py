@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 import acgan
 from acgan.cli import main
+from acgan.models.split import SplitGenerator
 from acgan.rundir import RunDir
-from acgan.sampling import SplitGenerator
 from acgan.training.splits import class_groups
 
 ARGS = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--quiet", "--set", "g_width=8",

@@ -7,9 +7,10 @@ import torch
 
 from .data import resolve_classes
 from .errors import UserError
+from .exported import is_export, load_export
 from .io import atomic_save_image
 from .models import Generator, build_models
-from .models.common import Sampling
+from .models.split import SplitGenerator
 from .pixels import to_zero_one
 from .progress import progress as progress_bar
 from .rundir import RunDir
@@ -17,41 +18,13 @@ from .rundir import RunDir
 CHUNK = 500  # images per generator call when sampling many: bounds memory, and fixes the noise stream's order
 
 
-class SplitGenerator(Sampling, torch.nn.Module):
-    """The generators of a class-split run as one conditional generator over all its classes."""
-
-    def __init__(self, parts: list, groups: list[list[int]], class_names: list[str]):
-        super().__init__()
-        self.parts = torch.nn.ModuleList(parts)
-        self.owner = {c: (g, local) for g, group in enumerate(groups) for local, c in enumerate(group)}
-        self.class_names, self.z_dim = list(class_names), parts[0].z_dim
-        self.step = min(p.step for p in parts)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Global labels routed to the model that owns each class."""
-        labels = labels.cpu()
-        owners = torch.tensor([self.owner[c][0] for c in labels.tolist()])
-        local = torch.tensor([self.owner[c][1] for c in labels.tolist()])
-        out = None
-        for g, part in enumerate(self.parts):
-            idx = (owners == g).nonzero().flatten()
-            if len(idx):
-                x = part.generate(z[idx], local[idx])
-                if out is None:
-                    out = torch.empty(len(labels), *x.shape[1:], device=x.device)
-                out[idx.to(x.device)] = x
-        return out
-
-
 def load_generator(run_dir, device: str = "cpu", step: int | None = None):
     """The run's generator from its newest checkpoint (or the one at `step`), in eval mode.
 
     `G.sample(labels, z=None)` returns images in [-1, 1]; `G.class_names` lists the classes in label order.
     For a class-split run (`--classes-per-model`) it is a SplitGenerator over all the run's classes."""
+    if is_export(run_dir):  # a folder written by `acgan export`
+        return load_export(run_dir, device)
     run = RunDir(run_dir)
     record = run.read()
     if record.split is not None:

@@ -1,5 +1,5 @@
 """The `acgan` command line: one module per group of commands, all on the group in app.py."""
-from . import data, evaluate, experiment, train  # noqa: F401 (they add their commands to `main`)
+from . import data, evaluate, experiment, share, train  # noqa: F401 (they add their commands to `main`)
 from .app import main
 
 __all__ = ["main"]

@@ -205,6 +205,16 @@ class RunDir:
         for tmp in self.path.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
+    def last_start(self) -> str | None:
+        """What the newest start (or resume) of training said of itself in log.txt: data, sizes, device,
+        precision, steps; None when the log has no such line."""
+        try:
+            lines = (self.path / "log.txt").read_text(errors="replace").splitlines()
+        except OSError:
+            return None
+        starts = [line.split(" start: ", 1)[1] for line in lines if " start: " in line]
+        return starts[-1] if starts else None
+
     def logger(self, echo=None):
         """log(msg): a timestamped line in log.txt, and `echo(msg)` when given (progress-bar-safe printing)."""
         def log(msg: str) -> None:

@@ -1,0 +1,217 @@
+"""Sharing a generator: the export folder (bit-identical samples, no pickle, Hub layout, offline from_pretrained,
+split runs as one generator, a model card), ONNX parity for every architecture, and the explore page."""
+import dataclasses
+import io
+import json
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+from PIL import Image
+
+import acgan
+from acgan.cli import main
+from acgan.exported import ExportedGenerator, load_export
+from acgan.models import ARCHS
+from acgan.training.single_run import train
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def tiny_run(tiny_cfg, tmp_path):
+    return train(dataclasses.replace(tiny_cfg, ema_decay=0.99, spectral_norm="both", tensorboard=False),
+                 tmp_path / "run", progress=False)
+
+
+def export(run, out, *extra):
+    res = CliRunner().invoke(main, ["export", str(run), str(out), *extra])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def same_z(G, n=12, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % G.num_classes
+    return labels, torch.randn(n, G.z_dim, generator=gen)
+
+
+def test_an_export_samples_exactly_what_its_run_does(tiny_run, tmp_path):
+    out = export(tiny_run, tmp_path / "export")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "samples.png"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["class_names"] == ["cat", "dog", "frog"] and config["resolution"] == 16
+    assert config["z_dim"] == 8 and config["pixel_range"] == [-1.0, 1.0] and config["channels"] == 3
+    assert config["weights"] == "G's exponential moving average"
+    run_G, exported = acgan.load_generator(tiny_run), acgan.load_generator(out)
+    labels, z = same_z(run_G)
+    assert (run_G.sample(labels, z=z) - exported.sample(labels, z=z)).abs().max().item() == 0.0
+    from safetensors.torch import load_file  # plain tensors, no pickle: spectral norm folded into the weights
+    assert not any("parametrizations" in k for k in load_file(out / "model.safetensors"))
+    for source, grid in ((tiny_run, "run.png"), (out, "export.png")):
+        res = CliRunner().invoke(main, ["sample", str(source), "--per-class", "4", "--seed", "5", "--out",
+                                        str(tmp_path / grid)])
+        assert res.exit_code == 0, res.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "run.png")), np.asarray(Image.open(tmp_path / "export.png")))
+
+
+def test_from_pretrained_offline_and_a_damaged_export(tiny_run, tmp_path, monkeypatch):
+    pytest.importorskip("huggingface_hub", reason="the optional huggingface_hub (make test installs it)")
+    out = export(tiny_run, tmp_path / "export")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub = ExportedGenerator.from_pretrained(str(out))
+    labels, z = same_z(hub)
+    assert not hub.training and torch.equal(hub.sample(labels, z=z), load_export(out).sample(labels, z=z))
+    (out / "model.safetensors").write_bytes(b"not weights")
+    res = CliRunner().invoke(main, ["sample", str(out), "--out", str(tmp_path / "g.png")])
+    assert res.exit_code == 2 and "not a usable acgan export" in res.output and len(res.output.splitlines()) == 1
+
+
+def test_a_split_run_exports_as_one_generator(split_data, tmp_path):
+    run = tmp_path / "split"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
+                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--classes-per-model", "2",
+                                    "--out", str(run), "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    out = export(run, tmp_path / "export", "--onnx")
+    assert json.loads((out / "config.json").read_text())["groups"] == [[0, 1], [2]]
+    run_G, exported = acgan.load_generator(run), acgan.load_generator(out)
+    labels, z = same_z(run_G)
+    assert (run_G.sample(labels, z=z) - exported.sample(labels, z=z)).abs().max().item() == 0.0
+    import onnxruntime
+    runtime = onnxruntime.InferenceSession(str(out / "generator.onnx"), providers=["CPUExecutionProvider"])
+    got = runtime.run(None, {"z": z.numpy(), "labels": labels.numpy()})[0]
+    assert np.abs(got - exported.sample(labels, z=z).numpy()).max() <= 1e-4
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_onnx_has_both_inputs_a_free_batch_and_the_same_images(arch, tmp_path):
+    pytest.importorskip("onnxruntime", reason="the optional onnxruntime (make test installs it)")
+    from acgan.config import TrainConfig
+    from acgan.share.onnx import export_onnx
+    res = {"paper-cifar": 32, "paper-imagenet": 64, "biggan": 32}.get(arch, 16)
+    model = dataclasses.asdict(TrainConfig(arch=arch, g_width=4, z_dim=16, embed_dim=8, attention_res=16,
+                                           hierarchical_z=arch == "biggan"))
+    G = ExportedGenerator(acgan_export=1, class_names=["a", "b", "c"], z_dim=16, channels=3, resolution=res,
+                          model=model, groups=None)
+    torch.manual_seed(0)
+    for p in G.parameters():  # away from the init, so every layer matters
+        p.data.add_(torch.randn_like(p) * 0.05)
+    assert export_onnx(G, tmp_path / "g.onnx") <= 1e-4
+    import onnx
+    graph = onnx.load(str(tmp_path / "g.onnx")).graph
+    assert [i.name for i in graph.input] == ["z", "labels"]
+    assert graph.input[1].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+def test_the_model_card(tiny_run, tmp_path, trained_evaluator):
+    res = CliRunner().invoke(main, ["evaluate", str(tiny_run), "--evaluator", str(trained_evaluator), "--per-class",
+                                    "10", "--real-per-class", "10", "--pairs", "4"])
+    assert res.exit_code == 0, res.output
+    out = export(tiny_run, tmp_path / "export")
+    card = (out / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["library_name"] == "acgan" and "class-conditional" in meta["tags"]
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    acc = metrics["discriminability"]["generated"]["16"]["accuracy"]
+    assert f"**{acc:.1%}**" in card and f"Domain FID {metrics['domain_metrics']['fid']:.2f}" in card
+    assert "| 0 | cat |" in card and "acgan.load_generator" in card and "![" in card
+    assert (out / "samples.png").is_file()
+
+
+def test_export_refuses_what_it_should_not_replace(tiny_run, tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    res = CliRunner().invoke(main, ["export", str(tiny_run), str(tmp_path / "taken"), "--force"])
+    assert res.exit_code == 2 and "not one" in res.output and (tmp_path / "taken" / "notes.txt").is_file()
+    out = export(tiny_run, tmp_path / "export")
+    res = CliRunner().invoke(main, ["export", str(tiny_run), str(out)])
+    assert res.exit_code == 2 and "already exists" in res.output
+    export(tiny_run, out, "--force")
+
+
+@pytest.fixture
+def server(tiny_run):
+    from acgan.share.explore.server import make_server
+    srv = make_server(acgan.load_generator(tiny_run))
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def sample_grid(run, tmp_path, cls, n, seed, truncation=None):
+    """What `acgan sample` writes for the same class, count, seed and truncation."""
+    out = tmp_path / f"sample-{cls}-{n}-{seed}-{truncation}.png"
+    args = ["sample", str(run), "--classes", cls, "--per-class", str(n), "--seed", str(seed), "--out", str(out)]
+    res = CliRunner().invoke(main, args + (["--truncation", str(truncation)] if truncation else []))
+    assert res.exit_code == 0, res.output
+    return np.asarray(Image.open(out).convert("RGB"))
+
+
+def png(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_explore_answers_bad_requests_and_keeps_serving(server, tiny_run, tmp_path, monkeypatch):
+    from acgan.share.explore import server as explore
+    monkeypatch.setattr(explore, "MAX_IMAGES", 150)  # 64 rows x 3 classes is then too many
+    for query, says in (("class=cow", "unknown class 'cow'"), ("n=100000", "n must be between 1 and 64"),
+                        ("seed=abc", "seed must be a whole number"), ("view=movie", "unknown view"),
+                        ("truncation=lots", "truncation must be a number"),
+                        ("view=style&n=64", "more than 150 images")):
+        status, body = get(f"{server}/api/image?{query}")
+        assert status == 400 and says in json.loads(body)["error"], (query, body)
+    status, body = get(f"{server}/api/image?class=dog&n=5&seed=11&truncation=0.7")
+    assert status == 200 and np.array_equal(png(body), sample_grid(tiny_run, tmp_path, "dog", 5, 11, 0.7))
+    status, body = get(f"{server}/api/info")
+    assert status == 200 and json.loads(body)["class_names"] == ["cat", "dog", "frog"]
+    for view in ("style", "interp"):
+        status, body = get(f"{server}/api/image?view={view}&n=3&seed=2&seed2=9&class=frog")
+        assert status == 200 and png(body).shape[0] > 16
+
+
+def dump_dom(url):
+    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                          "--virtual-time-budget=10000", "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120)
+    return res.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it as root)")
+def test_the_explore_page_in_chromium(server, tiny_run, tmp_path):
+    """The page reads its controls from the address (as a shared link does), asks for the image they describe,
+    shows it, and shows the server's message for a bad request."""
+    import re
+    shown = []
+    for cls, seed in (("dog", 4), ("frog", 9)):
+        dom = dump_dom(f"{server}/?view=class&class={cls}&seed={seed}&n=5&truncation=0")
+        url = re.search(r'data-url="([^"]+)"', dom)
+        assert url, dom[-2000:]
+        url = url.group(1).replace("&amp;", "&")
+        assert f"class={cls}" in url and f"seed={seed}" in url and "n=5" in url
+        status, body = get(server + url)
+        assert status == 200 and np.array_equal(png(body), sample_grid(tiny_run, tmp_path, cls, 5, seed))
+        shown.append(png(body))
+    assert not np.array_equal(shown[0], shown[1])  # another class and seed: another image
+    dom = dump_dom(f"{server}/?class=cow")
+    assert "unknown class 'cow'" in dom
