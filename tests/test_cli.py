@@ -67,13 +67,21 @@ def test_data_errors(folder_data, tmp_path):
                       "'bird'", "has no images")
 
 
+def tree_bytes(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def test_existing_out_and_resume_rules(folder_data, tmp_path):
     out = tmp_path / "run"
     assert run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]).exit_code == 0
-    before = sorted(p.name for p in out.rglob("*"))
+    before = tree_bytes(out)
+    assert ".lock" in before
     assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]),
                       "already exists", "--resume", "--force")
-    assert sorted(p.name for p in out.rglob("*")) == before
+    assert tree_bytes(out) == before  # a refused command leaves the run as it was, byte for byte (.lock too)
+    (tmp_path / "f.png").write_bytes(b"not a folder")
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(tmp_path / "f.png" / "run")]),
+                      "f.png/run", "a file, not a folder")
     assert_user_error(run(["train", "--resume", str(out), "--arch", "paper-cifar"]), "only --steps and --device")
     assert_user_error(run(["train", "--resume", str(tmp_path / "nothing")]), "not an acgan run directory")
     assert run(["train", "--resume", str(out), "--steps", "4", "--quiet"]).exit_code == 0

@@ -132,3 +132,42 @@ def test_generator_out_of_range(split_data, tmp_path):
     with pytest.raises(UserError, match=r"not \[-1, 1\]"):
         acgan.evaluate(lambda labels, z: torch.full((len(labels), 3, 16, 16), 5.0),
                        {"dataset": "folder", "data_dir": str(split_data)}, tmp_path / "o", per_class=12)
+
+
+def test_grayscale_samples_written_and_read_back(tmp_path):
+    """A 1-channel model's samples are 1-channel PNGs that `evaluate` takes; RGB files whose three channels are
+    equal (what torchvision's save_image writes for grayscale) are read as grayscale and said so; coloured ones are
+    refused."""
+    from .conftest import write_folder_dataset
+    data = tmp_path / "grey"
+    write_folder_dataset(data / "train", per_class=40, mode="L", seed=0)
+    write_folder_dataset(data / "test", per_class=14, mode="L", seed=1)
+    run = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(data), "--resolution", "16",
+                                    "--batch-size", "8", "--steps", "2", "--quiet", "--set", "g_width=8",
+                                    "--set", "d_width=8", "--out", str(run)])
+    assert res.exit_code == 0, res.output
+    for out in ("samples", "grid.png"):
+        res = CliRunner().invoke(main, ["sample", str(run), "--per-class", "12", "--out", str(tmp_path / out)])
+        assert res.exit_code == 0, res.output
+    pngs = sorted((tmp_path / "samples").rglob("*.png"))
+    assert len(pngs) == 36 and {Image.open(p).mode for p in pngs} == {"L"}
+    assert Image.open(tmp_path / "grid.png").mode == "L"
+
+    def evaluate(folder):
+        return CliRunner().invoke(main, ["evaluate", str(folder), "--dataset", "folder", "--data-dir", str(data),
+                                         "--out", str(tmp_path / f"{folder.name}-eval"), *SMALL])
+    res = evaluate(tmp_path / "samples")
+    assert res.exit_code == 0, res.output
+    as_rgb = shutil.copytree(tmp_path / "samples", tmp_path / "rgb")
+    for p in as_rgb.rglob("*.png"):
+        Image.open(p).convert("RGB").save(p)
+    res = evaluate(as_rgb)
+    assert res.exit_code == 0 and "read as grayscale" in res.output, res.output
+    grey, rgb = (json.loads((tmp_path / f"{n}-eval" / "metrics.json").read_text()) for n in ("samples", "rgb"))
+    assert grey["discriminability"] == rgb["discriminability"]  # the same pixels, so the same numbers
+    coloured = sorted(as_rgb.rglob("*.png"))[0]
+    img = Image.open(coloured)
+    img.putpixel((0, 0), (255, 0, 0))
+    img.save(coloured)
+    assert_one_line(evaluate(as_rgb), "1/3 channels", "grayscale")

@@ -32,8 +32,10 @@ def test_not_a_run(tmp_path):
     with pytest.raises(UserError, match="not an acgan run directory"):
         RunDir(tmp_path).read()
     (tmp_path / "config.json").write_text("{half")
-    with pytest.raises(UserError, match="not a valid run record"):
+    with pytest.raises(UserError, match="not a valid run record") as e:
         RunDir(tmp_path).read()
+    # checkpoints hold no config, so the message must not send the user to them
+    assert "put back a copy" in str(e.value) and "--force" in str(e.value) and "restore it from" not in str(e.value)
 
 
 def test_prepare_refuses_what_is_not_a_run(tmp_path):

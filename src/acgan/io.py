@@ -90,10 +90,21 @@ def atomic_torch_save(obj, path: Path) -> None:
     atomic_write(path, _synced("wb", lambda f: torch.save(obj, f)))
 
 
+def write_png(images: torch.Tensor, dest, nrow: int = 8) -> None:
+    """Images in [-1, 1] ([N, C, H, W], or one [C, H, W]) as one PNG grid to a path or binary file: grayscale
+    for 1-channel images (torchvision's save_image writes RGB, which our own evaluation of grayscale data would
+    then have to guess back), RGB for 3. The pixels are save_image's (x * 255 + 0.5, clamped)."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+    grid = make_grid(to_zero_one(images.detach().cpu().float()), nrow=nrow, padding=2)
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    grey = images.shape[-3] == 1
+    Image.fromarray(pixels[..., 0] if grey else pixels, "L" if grey else "RGB").save(dest, format="png")
+
+
 def atomic_save_image(images: torch.Tensor, path: Path, nrow: int) -> None:
-    """A grid of images in [-1, 1], `nrow` per row, as PNG."""
-    from torchvision.utils import save_image
-    atomic_write(path, lambda tmp: save_image(to_zero_one(images), tmp, nrow=nrow, padding=2, format="png"))
+    """A grid of images in [-1, 1], `nrow` per row, as PNG (write_png)."""
+    atomic_write(path, lambda tmp: write_png(images, tmp, nrow))
 
 
 def file_sha256(path: Path) -> str:

@@ -8,10 +8,9 @@ import torch
 from .data import resolve_classes
 from .errors import UserError
 from .exported import is_export, load_export
-from .io import atomic_save_image
+from .io import atomic_save_image, write_png
 from .models import Generator, build_models
 from .models.split import SplitGenerator
-from .pixels import to_zero_one
 from .progress import progress as progress_bar
 from .rundir import RunDir
 
@@ -71,8 +70,6 @@ def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: b
 def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force: bool = False,
               truncation: float | None = None) -> Path:
     """A grid PNG (out ends in .png: one row per class) or a folder of PNGs (<class>/<n>.png)."""
-    from torchvision.utils import save_image
-
     out = Path(out)
     if out.exists() and not force:
         raise UserError(f"{out} already exists: choose another --out or pass --force")
@@ -87,5 +84,5 @@ def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force
         name = G.class_names[label].replace("/", "_")
         path = out / name / f"{i % per_class:05d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(to_zero_one(img), path)
+        write_png(img, path)
     return out

@@ -7,6 +7,10 @@ import click
 
 from ..errors import Interrupted, UserError
 
+PATH_ERRORS = {NotADirectoryError: "a part of this path is a file, not a folder",
+               IsADirectoryError: "this is a folder, and a file was expected",
+               PermissionError: "no permission to write or read it", FileExistsError: "something is already there"}
+
 
 class _Group(click.Group):
     def invoke(self, ctx):
@@ -14,6 +18,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UserError as e:
             click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except (NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError) as e:
+            # a path the user gave that the file system refuses (a folder under a file, no write permission)
+            click.echo(f"error: {e.filename}: {PATH_ERRORS.get(type(e), e.strerror)}: choose another path", err=True)
             sys.exit(2)
         except Interrupted as e:  # SIGINT 130, SIGTERM 143, as the shell reports a signal's end
             click.echo(str(e), err=True)

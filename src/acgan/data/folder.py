@@ -162,11 +162,13 @@ class FileReader:
         return [self(p) for p in paths]
 
 
-def decode_files(index: FolderIndex, keep: list[int], size: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+def decode_files(index: FolderIndex, keep: list[int], size: int | None,
+                 mode: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(uint8 [N, C, R, R], labels) of the kept classes decoded in this process, for small one-off folders (samples
-    to evaluate); training data goes through a prepared store instead. Any unusable file is an error."""
+    to evaluate); training data goes through a prepared store instead. Any unusable file is an error. The mode
+    ("L" or "RGB") is the first image's unless given."""
     first = index.first_image(keep)
-    mode, size = ("L" if is_grey(first) else "RGB"), size or min(first.size)
+    mode, size = mode or ("L" if is_grey(first) else "RGB"), size or min(first.size)
     items = [(p, label) for label, c in enumerate(keep) for p in index.images_of(index.names[c])]
     out = np.empty((len(items), 1 if mode == "L" else 3, size, size), dtype=np.uint8)
     for i, (path, _) in enumerate(items):

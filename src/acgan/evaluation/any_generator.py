@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..config import TrainConfig, assemble
@@ -91,14 +92,28 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
             except BadImage as e:
                 raise UserError(f"cannot use sample '{path}' in {folder}: {e}") from None
             sizes.add(img.size)
-            modes.add(1 if is_grey(img) else 3)
+            modes.add(sample_mode(img) if channels == 1 else (1 if is_grey(img) else 3))
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
         raise UserError(f"the samples in {folder} have sizes {sorted(sizes)[:4]}: give every image one square size")
+    grey_as_rgb = GREY_AS_RGB in modes
+    modes = {1 if m == GREY_AS_RGB else m for m in modes}
     if modes != {channels}:
         raise UserError(f"the samples in {folder} have {'/'.join(map(str, sorted(modes)))} channels and the data "
                         f"has {channels}: save them as {'grayscale' if channels == 1 else 'RGB'} images")
-    images, labels = decode_files(index, order, None)
-    return to_unit(images), labels
+    images, labels = decode_files(index, order, None, mode="L" if channels == 1 else "RGB")
+    return to_unit(images), labels, grey_as_rgb
+
+
+GREY_AS_RGB = "grey as RGB"
+
+
+def sample_mode(img) -> int | str:
+    """1 for a grayscale image, GREY_AS_RGB for an RGB one whose three channels are equal (what torchvision's
+    save_image writes for grayscale tensors), 3 for a coloured one."""
+    if is_grey(img):
+        return 1
+    rgb = np.asarray(img.convert("RGB"))
+    return GREY_AS_RGB if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() else 3
 
 
 def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
@@ -108,7 +123,9 @@ def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
         raise UserError(f"{folder} does not exist: pass a run directory or a folder of samples")
     out = Path(out) if out else folder.with_name(folder.name + "-eval")
     desc = describe(cfg)
-    fake, labels = folder_samples(folder, desc.class_names, desc.channels)
+    fake, labels, grey_as_rgb = folder_samples(folder, desc.class_names, desc.channels)
+    if grey_as_rgb:
+        log(f"some samples in {folder} are RGB files with three equal channels: read as grayscale, like the data")
     record, names = samples_record(cfg, fake.shape[-1])
     log(f"{len(fake)} samples from {folder}; no generator, so the latent interpolations are skipped")
     return evaluate_context(build_context(fake, labels, names, record, cfg, opts, out, log), log)

@@ -44,8 +44,9 @@ class RunDir:
         try:
             return RunRecord.from_json(json.loads(self.config_path.read_text()))
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise UserError(f"{self.config_path} is not a valid run record: restore it from the run's "
-                            "checkpoints") from None
+            raise UserError(f"{self.config_path} is not a valid run record (damaged or cut short): put back a copy "
+                            "of it if you have one; without it, the checkpoints cannot be resumed or sampled, so "
+                            f"train again with --out {self.path} --force") from None
 
     def write(self, record: RunRecord) -> None:
         atomic_write_json(self.config_path, record.to_json())
@@ -89,10 +90,7 @@ class RunDir:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise UserError(f"{self.path} is being trained by {holder}: wait for it to finish or stop it "
-                            "(SIGTERM saves a checkpoint), then --resume") from None
+            self._refuse_locked(fd)
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
         self._lock_fd = fd
@@ -103,11 +101,24 @@ class RunDir:
             os.close(fd)  # closing releases the lock
             self._lock_fd = None
 
+    def _refuse_locked(self, fd: int) -> None:
+        holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise UserError(f"{self.path} is being trained by {holder}: wait for it to finish or stop it "
+                        "(SIGTERM saves a checkpoint), then --resume") from None
+
     def check_unlocked(self) -> None:
-        """Refuse (one line) when a live process trains this run; otherwise leave no lock behind."""
-        if (self.path / ".lock").is_file():
-            self.lock()
-            self.unlock()
+        """Refuse (one line) when a live process trains this run. It only tries the lock, read-only: a command
+        that goes on to refuse leaves the run directory as it was, .lock included."""
+        try:
+            fd = os.open(self.path / ".lock", os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._refuse_locked(fd)
+        os.close(fd)  # releases the lock just taken
 
     # --- what `acgan evaluate` writes ---
     def figure(self, name: str) -> Path:

@@ -9,6 +9,14 @@ RECIPE_KEYS = ("arch", "loss", "adversarial", "class_loss_weight", "g_width", "d
                "batch_size", "lr_g", "lr_d", "beta1", "beta2", "lr_schedule", "precision", "seed")
 
 
+BIGGAN_ONLY = ("attention_res", "hierarchical_z")
+
+
+def applies(key: str, recipe: dict) -> bool:
+    """Keys only one architecture reads stay out of other architectures' cards."""
+    return key not in BIGGAN_ONLY or recipe.get("arch") == "biggan"
+
+
 def _value(v) -> str:
     return "off" if v in ("", None, []) else str(v)  # an empty diffaugment policy, say
 
@@ -77,7 +85,7 @@ def model_card(config: dict, record: RunRecord, metrics: dict | None, parameters
               f"{config['step']:,} steps on {config['data']['dataset']} "
               + (f"({config['data']['num_images']:,} images)" if config["data"].get("num_images") else "") + ":", "",
               "| key | value |", "|---|---|",
-              *[f"| {k} | {_value(recipe[k])} |" for k in RECIPE_KEYS if k in recipe], ""]
+              *[f"| {k} | {_value(recipe[k])} |" for k in RECIPE_KEYS if k in recipe and applies(k, recipe)], ""]
     if started:
         lines += [f"As its log put it when training last started: {started}.", ""]
     lines += _evaluation(metrics, res)

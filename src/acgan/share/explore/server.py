@@ -18,9 +18,8 @@ from importlib import resources
 from urllib.parse import parse_qs, urlparse
 
 import torch
-from torchvision.utils import save_image
 
-from ...pixels import to_zero_one
+from ...io import write_png
 from ...sampling import noise
 
 MAX_IMAGES = 256      # images one request may ask for
@@ -109,7 +108,7 @@ class Explorer:
             except TimeoutError:
                 raise BadRequest(f"this took more than {TIME_LIMIT_S:.0f} s: ask for fewer images") from None
         buf = io.BytesIO()
-        save_image(to_zero_one(images), buf, nrow=per_row, padding=2, format="png")
+        write_png(images, buf, nrow=per_row)
         return buf.getvalue()
 
 
