@@ -33,9 +33,13 @@ class _Source:
             self.paths = [PurePosixPath(n) for n in names if not n.endswith("/")]
             self.dirs = [PurePosixPath(n) for n in names if n.endswith("/")]
         elif root.is_dir():
-            found = list(root.rglob("*"))
-            self.paths = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_file()]
-            self.dirs = [PurePosixPath(p.relative_to(root).as_posix()) for p in found if p.is_dir()]
+            # os.walk reads each entry's type from the directory itself: no stat per file (rglob + is_file took
+            # 2.9 s for 20,000 files; a million-image folder would take minutes just to list)
+            self.paths, self.dirs = [], []
+            for here, dirs, files in os.walk(root, followlinks=True):
+                rel = PurePosixPath(Path(here).relative_to(root).as_posix())
+                self.dirs += [rel / d for d in dirs]
+                self.paths += [rel / f for f in files]
         elif root.exists():
             raise UserError(f"--data-dir {root} is a file, not a folder or a .zip: pass the folder (or zip) that "
                             "holds one sub-folder of images per class")
