@@ -65,3 +65,33 @@ def test_intra_fid_level_is_a_multiple_of_the_worst_real_half_split():
     worst = max(fid_from_features(feats[:100], feats[100:200]), fid_from_features(feats[200:300], feats[300:]))
     assert intra_fid_level(feats, labels, 2) == pytest.approx(INTRA_FID_MULTIPLE * worst)
     assert intra_fid_level(feats, labels, 2, multiple=2) == pytest.approx(2 * worst)
+
+
+def test_each_cut_keeps_what_it_says():
+    """The cuts by hand on a pool whose brightness, texture and clusters are known."""
+    from acgan.evaluation.dropped_subpopulations import CUTS, kept_rows, total_variation
+    flat = torch.arange(20, dtype=torch.uint8).mul(10).view(20, 1, 1, 1).expand(20, 1, 8, 8).contiguous()
+    assert sorted(kept_rows(flat, "darkest half dropped").tolist()) == list(range(10, 20))
+    striped = flat.clone()
+    striped[10:, :, ::2] = 0  # rows 10-19 get stripes: the textured half
+    assert (total_variation(striped)[10:] > total_variation(striped)[:10]).all()
+    assert sorted(kept_rows(striped, "most textured half dropped").tolist()) == list(range(10))
+    # three tight groups of sizes 8, 6 and 6, plus one image alone: the largest group goes
+    groups = torch.tensor([0] * 8 + [120] * 6 + [250] * 6 + [60], dtype=torch.uint8)
+    pool = groups.view(-1, 1, 1, 1).expand(-1, 1, 28, 28).contiguous()
+    assert sorted(kept_rows(pool, CUTS[2]).tolist()) == list(range(8, 21))
+    typical = kept_rows(flat, CUTS[3])  # 30% nearest the mean image (value 95): 60 .. 130
+    assert sorted(flat[typical, 0, 0, 0].tolist()) == [70, 80, 90, 100, 110, 120]
+
+
+def test_pixel_measures_detect_a_dropped_half(two_classes):
+    """At CI scale in the network-free space: dropping each class's darkest half lowers recall and coverage below
+    what real draws give, by more than their spread."""
+    from acgan.evaluation.dropped_subpopulations import validate_cuts
+    result = validate_cuts(pixel_features, *two_classes, 2, per_class=30, baseline_seeds=3, pairs=10,
+                           log=lambda m: None)
+    m = result["measures"]
+    for name in ("recall", "coverage"):
+        assert m[name]["detected"]["darkest half dropped"], (name, m[name])
+        assert m[name]["by_cut"]["darkest half dropped"] < m[name]["baseline_mean"]
+    assert not m["precision"]["detects_every_cut"]
