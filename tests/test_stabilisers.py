@@ -10,7 +10,7 @@ from acgan.config import TrainConfig
 from acgan.models import build_models
 from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
-from acgan.training.ema import EMA
+from acgan.training.ema import EMA, standing_statistics
 from acgan.training.single_run import resume, train
 
 from .conftest import assert_same_weights, straight_and_resumed
@@ -142,3 +142,54 @@ def test_linear_lr_schedule_by_hand_in_training_and_on_resume(tiny_cfg, tmp_path
     assert_same_weights(a, RunDir(interrupted).load_checkpoint()[0])
     constant = RunDir(train(dataclasses.replace(cfg, lr_schedule="constant"), tmp_path / "c", progress=False))
     assert not torch.equal(constant.load_checkpoint()[0]["G"]["fc.weight"], a["G"]["fc.weight"])
+
+
+def test_standing_statistics_by_hand():
+    """The running statistics become the plain average of the batch statistics each BatchNorm saw over the
+    passes (recorded here by hooks, in train mode, from the same noise): means, and unbiased variances; G ends in
+    eval mode and the global random stream is untouched."""
+    cfg = TrainConfig(arch="dcgan-small", g_width=8, z_dim=8)
+    G, _ = build_models(cfg, 1, 16, 3)
+    norms = [m for m in G.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms
+    seen = {id(m): [] for m in norms}
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen[id(m)].append(args[0].detach().clone()))
+             for m in norms]
+    gen = torch.Generator().manual_seed(5)
+    G.train()
+    with torch.no_grad():
+        for _ in range(3):
+            G(torch.randn(16, 8, generator=gen), torch.randint(0, 3, (16,), generator=gen))
+    for h in hooks:
+        h.remove()
+    rng = torch.get_rng_state()
+    standing_statistics(G, 3, 8, batches=3, batch_size=16, seed=5, device=torch.device("cpu"))
+    assert torch.equal(torch.get_rng_state(), rng) and not G.training
+    for m in norms:
+        xs = seen[id(m)][:3]
+        means = torch.stack([x.mean(dim=(0, 2, 3)) for x in xs]).mean(0)
+        variances = torch.stack([x.var(dim=(0, 2, 3), unbiased=True) for x in xs]).mean(0)
+        assert torch.allclose(m.running_mean, means, atol=1e-5)
+        assert torch.allclose(m.running_var, variances, rtol=1e-4, atol=1e-6)
+        assert m.momentum == 0.1  # put back
+
+
+def test_standing_statistics_in_training_sampling_and_resume(tiny_cfg, tmp_path):
+    """With standing_stats the checkpoint's EMA holds statistics re-estimated for its own weights (not G's copied
+    ones), sampling uses them, training is the same as without (G and D bit-identical), and resume stays
+    bit-identical."""
+    cfg = dataclasses.replace(tiny_cfg, ema_decay=0.9, standing_stats=4, tensorboard=False)
+    plain = RunDir(train(dataclasses.replace(cfg, standing_stats=0), tmp_path / "plain", progress=False))
+    standing = RunDir(train(cfg, tmp_path / "standing", progress=False))
+    a, b = plain.load_checkpoint()[0], standing.load_checkpoint()[0]
+    assert_same_weights(a, b, ("G", "D"))
+    key = next(k for k in b["G_ema"] if k.endswith("running_mean"))
+    assert torch.equal(a["G_ema"][key], a["G"][key]) and not torch.equal(b["G_ema"][key], b["G"][key])
+    G = acgan.load_generator(standing.path)
+    by_hand = acgan.load_generator(plain.path)
+    standing_statistics(by_hand, 3, cfg.z_dim, 4, cfg.batch_size, cfg.seed * 1_000_003 + cfg.steps,
+                        torch.device("cpu"))
+    z, labels = torch.randn(6, cfg.z_dim), torch.arange(6) % 3
+    assert torch.allclose(G.sample(labels, z=z), by_hand.sample(labels, z=z), atol=1e-6)
+    straight, resumed = straight_and_resumed(cfg, tmp_path / "resume", steps=6, cut=3)
+    assert_same_weights(straight, resumed, ("G", "G_ema", "D"))

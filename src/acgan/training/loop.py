@@ -27,7 +27,7 @@ from ..rundir import RunDir, data_record
 from .batches import make_batches
 from .compile import try_compile
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
-from .ema import EMA
+from .ema import EMA, standing_statistics
 from .monitor import CollapseMonitor
 from .signals import StopSignals
 
@@ -53,12 +53,15 @@ class Trainer:
         self.loss = build_loss(cfg)
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
                                       self.loss.class_outputs(data.num_classes), self.loss.class_proxies)
-        if self.dist.active and cfg.sync_batchnorm:
-            self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
+        # the EMA keeps plain BatchNorm: only rank 0 samples from it, and a synchronised layer would wait for the
+        # others (same buffers, same state_dict keys, same eval-mode results)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self._standing_step = None
+        if self.dist.active and cfg.sync_batchnorm:
+            self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
         self.augment_policy = parse_policy(cfg.diffaugment)
         fused = {"fused": True} if self.device.type in ("cuda", "cpu") else {}
         betas = (cfg.beta1, cfg.beta2)
@@ -125,7 +128,7 @@ class Trainer:
 
     # --- state ---
     def state(self) -> dict:
-        ema = {"G_ema": self.ema.model.state_dict()} if self.ema else {}
+        ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
@@ -157,8 +160,17 @@ class Trainer:
 
     @property
     def sampler(self):
-        """The generator grids, the monitor and sampling use: the EMA of G when on."""
-        return self.ema.model if self.ema else self.G
+        """The generator grids, the monitor, checkpoints and so sampling use: the EMA of G when on, with standing
+        statistics for this step when `standing_stats` asks (the next EMA update copies G's buffers over them, so
+        training never sees them)."""
+        if not self.ema:
+            return self.G
+        if self.cfg.standing_stats and self._standing_step != self.step:
+            with autocast(self.device, self.precision):
+                standing_statistics(self.ema.model, self.num_classes, self.cfg.z_dim, self.cfg.standing_stats,
+                                    self.cfg.batch_size, self.cfg.seed * 1_000_003 + self.step, self.device)
+            self._standing_step = self.step
+        return self.ema.model
 
     # --- one iteration ---
     def _d_step(self, batch: int, keep_graph: bool):
