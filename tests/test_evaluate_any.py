@@ -171,3 +171,36 @@ def test_grayscale_samples_written_and_read_back(tmp_path):
     img.putpixel((0, 0), (255, 0, 0))
     img.save(coloured)
     assert_one_line(evaluate(as_rgb), "1/3 channels", "grayscale")
+
+
+def test_variety_is_measured_against_real_datas_own_level(split_data, evaluator_dir, tmp_path):
+    """Samples that are the very training images the real level is drawn from keep exactly 1.0 of real variety in
+    both spaces; a class drawn as one image again and again keeps almost none, and only that class drops."""
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    from acgan.evaluation.context import take_per_class
+    data = load_data(TrainConfig(dataset="folder", data_dir=str(split_data)), 16, progress=False)
+    images, labels = take_per_class(data.images, data.labels, 12, 3, 0)  # what the step draws for seed 0
+
+    def write(folder, same_cat=False):
+        for i, (img, lab) in enumerate(zip(images, labels.tolist())):
+            name = data.class_names[lab]
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            src = images[0] if same_cat and lab == 0 else img
+            Image.fromarray(src.permute(1, 2, 0).numpy()).save(folder / name / f"{i:03d}.png")
+        return folder
+
+    def variety(folder):
+        res = CliRunner().invoke(main, ["evaluate", str(folder), "--dataset", "folder", "--data-dir",
+                                        str(split_data), "--evaluator", str(evaluator_dir), *SMALL])
+        assert res.exit_code == 0, res.output
+        cd = json.loads((tmp_path / f"{folder.name}-eval" / "metrics.json").read_text())["class_diversity"]
+        return cd, [r["vs_real"] for r in cd["per_class"]]
+
+    cd, ratios = variety(write(tmp_path / "real"))
+    assert all(v == 1.0 for r in ratios for space in r.values() for v in space.values()), ratios
+    assert cd["lowest_variety"] == 1.0 and set(cd["real_levels"]) == {"evaluator", "pixels"}
+    cd, ratios = variety(write(tmp_path / "copies", same_cat=True))
+    cat, others = cd["per_class"][0], cd["per_class"][1:]
+    assert cat["variety"] < 0.4 and all(r["variety"] == 1.0 for r in others), cd["per_class"]
+    assert cd["lowest_variety"] == cat["variety"] == min(v for space in ratios[0].values() for v in space.values())

@@ -10,7 +10,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from ..data import ImageRows
+from ..data import ImageData
 from ..pixels import to_unit
 from ..rundir import RunDir
 
@@ -85,12 +85,20 @@ class EvalContext:
     log: Callable[[str], None] = print
     generator: ConditionalGenerator | None = None   # for the analyses that need z
     out: RunDir | None = None              # where metrics.json and the figures (eval/) go
-    train_images: Callable[[], ImageRows] | None = None  # the training images, for nearest neighbours
+    train_data: Callable[[], ImageData] | None = None  # the training split: neighbours, real data's own variety
     real_pool: tuple[torch.Tensor, torch.Tensor] | None = None  # (uint8 images, labels): the whole test split
     stats_paths: list = field(default_factory=list)   # stats.jsonl files, for training curves
     device: torch.device = torch.device("cpu")
     results: dict = field(default_factory=dict)       # section name -> what its step returned
     memo: dict = field(default_factory=dict)          # what several steps compute once (features, real stats)
+
+    def training(self) -> ImageData | None:
+        """The training split (images read by index when held in a store), loaded once."""
+        if self.train_data is None:
+            return None
+        if "training" not in self.memo:
+            self.memo["training"] = self.train_data()
+        return self.memo["training"]
 
     def features(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(fake logits, fake features, real logits, real features) from the evaluator, computed once."""

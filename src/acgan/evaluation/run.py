@@ -35,7 +35,7 @@ def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, 
         classifier = load_imagenet_inception(class_names, opts.imagenet_weights, opts.imagenet_synsets)
     return EvalContext(SampleSet(fake, fake_labels, real_u8, real_labels, list(class_names), opts.seed),
                        classifier, evaluator, opts, log, generator=generator, out=RunDir(out),
-                       train_images=lambda: load_data(cfg, res).images, real_pool=(real_all.images, real_all.labels),
+                       train_data=lambda: load_data(cfg, res), real_pool=(real_all.images, real_all.labels),
                        stats_paths=list(stats_paths), device=device)
 
 
@@ -97,9 +97,14 @@ def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple 
 
 def merge_check(quality: dict, classes: dict) -> dict:
     """check's JSON: the quality rows with every diversity measure and the verdict beside them."""
-    measures = ("intra_fid", "precision", "recall", "density", "coverage", "collapsed", "fired")
+    measures = ("intra_fid", "precision", "recall", "density", "coverage", "variety", "collapsed", "fired")
     for row, extra in zip(quality["per_class"], classes["per_class"]):
-        row.update({k: round(extra[k], 4) if isinstance(extra[k], float) else extra[k] for k in measures})
+        row.update({k: round(extra[k], 4) if isinstance(extra[k], float) else extra[k] for k in measures
+                    if k in extra})
+        if "vs_real" in extra:
+            row["vs_real"] = {space: {m: round(v, 4) for m, v in ratios.items()}
+                              for space, ratios in extra["vs_real"].items()}
+    quality["lowest_variety"] = classes.get("lowest_variety")
     quality["collapsed_classes"] = classes["collapsed_classes"]
     quality["validated_measures"] = classes["validated"]
     quality["collapse_levels"] = classes["levels"]

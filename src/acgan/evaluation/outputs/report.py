@@ -82,7 +82,7 @@ def _per_class(m: dict, run: RunDir) -> str:
     res = str(m["model_resolution"])
     acc = m["discriminability"]["generated"][res]["per_class"]
     gen_ms, real_ms = m["diversity"]["generated"], m["diversity"]["real"]
-    rows = [[r["class"], Raw(html_thumb(run.class_strip(c), r["class"])), a, r["distance_ratio"],
+    rows = [[r["class"], Raw(html_thumb(run.class_strip(c), r["class"])), a, variety_cell(r), r["distance_ratio"],
              f"{g['mean']:.3f} / {q['mean']:.3f}", r["intra_fid"], r["recall"], r["coverage"],
              ("COLLAPSED: " if r["collapsed"] else "") + (", ".join(r["fired"]) or "-")]
             for c, (r, a, g, q) in enumerate(zip(cd["per_class"], acc, gen_ms, real_ms))]
@@ -92,11 +92,21 @@ def _per_class(m: dict, run: RunDir) -> str:
             f"({cd['intra_fid_multiple']:g}x the "
             "largest FID between two halves of a real class), distance ratio below "
             f"{cd['rules']['distance_ratio'][1]}, MS-SSIM above the least diverse real class. Features: "
-            f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. See acgan's "
-            "docs/results/diversity.md for which measures passed validation on generators of known diversity.</p>")
+            f"{html.escape(cd['network'])}; {cd['samples_per_class']} samples per class. Variety: the lowest of "
+            "recall and coverage, each divided by what real training images get against the same real images, in "
+            "the evaluator's features and in 14 px pixels (range in brackets; 1 = as varied as real data). See "
+            "acgan's docs/results/diversity.md for which measures passed validation.</p>")
     return ("<h2>Per class</h2>" + html_table(
-        ["class", "samples", f"accuracy @{res}", "distance ratio", "MS-SSIM gen / real", "intra-FID", "recall",
-         "coverage", "fired"], rows) + note)
+        ["class", "samples", f"accuracy @{res}", "variety vs real", "distance ratio", "MS-SSIM gen / real",
+         "intra-FID", "recall", "coverage", "fired"], rows) + note)
+
+
+def variety_cell(row: dict) -> str:
+    """'0.54 [0.54-0.81]': the lowest ratio to real data's own level, and the range over spaces and measures."""
+    if "vs_real" not in row:
+        return "-"
+    ratios = [v for space in row["vs_real"].values() for v in space.values()]
+    return f"{min(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
 
 
 def _scores(m: dict) -> str:

@@ -7,6 +7,12 @@ For each class c, generated images against real test images of c:
 - precision / recall (k = 3) and density / coverage (k = 5): k-NN manifolds of real and generated features.
 The verdict is metrics/collapse.py's rule with this evaluation's levels; which measures may vote was decided by the
 validation on generators of known diversity (known_diversity.py, docs/results/diversity.md): VALIDATED.
+
+How much of real data's variety a class keeps (`vs_real`, `variety`): its recall and coverage divided by what real
+training images of the class get against the same real test images at the same count, in two feature spaces, the
+evaluator's and 14 px pixels (a classifier's features keep little of the within-class variation a person sees:
+dropped_subpopulations.py); `variety` is the lowest of those four ratios, so 1.0 means "as varied as real data in
+both spaces".
 """
 from __future__ import annotations
 
@@ -15,8 +21,9 @@ import torch
 from ...metrics import class_ms_ssim, distance_ratio, fid_from_features
 from ...metrics.collapse import DIRECTIONS, verdict
 from ...metrics.ms_ssim import MIN_SIZE
-from ...metrics.prdc import prdc
-from ..context import EvalContext
+from ...metrics.prdc import pixel_features, prdc
+from ...pixels import to_unit
+from ..context import EvalContext, take_per_class
 from .registry import step
 
 PR_K, DC_K = 3, 5
@@ -52,6 +59,38 @@ def intra_fid_level(real_feats: torch.Tensor, real_labels: torch.Tensor, num_cla
     return multiple * worst
 
 
+VS_REAL = ("recall", "coverage")  # validated, and bounded by what real data itself reaches at this count
+
+
+def versus_real(ctx: EvalContext) -> dict | None:
+    """{space: (per-class real levels, per-class sample values)} for recall and coverage in the evaluator's features
+    and in pixels: real levels from as many training images per class as there are samples, against the same real
+    test images; None without the training split."""
+    train = ctx.training()
+    if train is None:
+        return None
+    s = ctx.samples
+    per_class = int(min(torch.bincount(s.fake_labels, minlength=s.num_classes)))
+    train_u8, train_labels = take_per_class(train.images, train.labels, per_class, s.num_classes, s.seed)
+    _, fake_feats, _, real_feats = ctx.features()
+    train_unit = to_unit(train_u8)
+    spaces = {"evaluator": (ctx.evaluator.run(train_unit)[1], fake_feats, real_feats),
+              "pixels": (pixel_features(train_unit), pixel_features(s.fake), pixel_features(s.real))}
+    out = {}
+    for space, (train_f, fake_f, real_f) in spaces.items():
+        levels, values = [], []
+        for c in range(s.num_classes):
+            real_c = real_f[s.real_labels == c]
+            levels.append(_recall_coverage(train_f[train_labels == c], real_c))
+            values.append(_recall_coverage(fake_f[s.fake_labels == c], real_c))
+        out[space] = (levels, values)
+    return out
+
+
+def _recall_coverage(fake_f, real_f) -> dict:
+    return {"recall": prdc(real_f, fake_f, k=PR_K)["recall"], "coverage": prdc(real_f, fake_f, k=DC_K)["coverage"]}
+
+
 @step("class_diversity", order=40, commands=("evaluate", "check"))
 def class_diversity_step(ctx: EvalContext) -> dict:
     """Every diversity measure per class, the levels that call a class collapsed, and the verdict per class."""
@@ -66,16 +105,23 @@ def class_diversity_step(ctx: EvalContext) -> dict:
             div = {"threshold": max(r["mean"] for r in real),
                    "generated": class_ms_ssim(s.fake, s.fake_labels, s.num_classes, ctx.options.pairs, s.seed)}
         levels["ms_ssim"], ms = div["threshold"], [g["mean"] for g in div["generated"]]
+    vs = versus_real(ctx)
     rows = []
     for c, name in enumerate(s.class_names):
         row = {"class": name, **measure_class(fake_feats[s.fake_labels == c], real_feats[s.real_labels == c])}
         if ms is not None:
             row["ms_ssim"] = ms[c]
         row.update(verdict(row, levels, VALIDATED))
+        if vs is not None:
+            row["vs_real"] = {space: {m: values[c][m] / max(real[c][m], 1e-12) for m in VS_REAL}
+                              for space, (real, values) in vs.items()}
+            row["variety"] = min(v for space in row["vs_real"].values() for v in space.values())
         rows.append(row)
     return {"per_class": rows, "levels": levels,
             "rules": {k: [d, FIXED_LEVELS.get(k)] for k, d in DIRECTIONS.items()},
             "validated": list(VALIDATED), "intra_fid_multiple": INTRA_FID_MULTIPLE,
             "collapsed_classes": [r["class"] for r in rows if r["collapsed"]],
             "network": "acgan evaluator (penultimate features)", "pr_k": PR_K, "dc_k": DC_K,
-            "samples_per_class": s.per_class, "seed": s.seed}
+            "samples_per_class": s.per_class, "seed": s.seed,
+            "real_levels": None if vs is None else {space: levels for space, (levels, _) in vs.items()},
+            "lowest_variety": None if vs is None else min(r["variety"] for r in rows)}

@@ -88,7 +88,7 @@ def overfitting_step(ctx: EvalContext) -> None:
     """Nearest training neighbours of one sample per class; with a generator, the grids that need z."""
     s = ctx.samples
     firsts = torch.stack([s.fake[s.fake_labels == c][0] for c in range(s.num_classes)])  # one sample per class
-    train = ctx.train_images()
+    train = ctx.training().images
     if len(train) > NEIGHBOUR_POOL:  # a very large training set: its nearest images among a seeded sample of it
         pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(s.seed))[:NEIGHBOUR_POOL]
         train = train[pick.sort().values]
