@@ -215,3 +215,45 @@ def test_the_first_run_on_a_machine_trains_what_the_next_ones_do(tiny_cfg, tmp_p
     first = RunDir(train(cfg, tmp_path / "first", progress=False)).load_checkpoint()[0]
     second = RunDir(train(cfg, tmp_path / "second", progress=False)).load_checkpoint()[0]
     assert_same_weights(first, second)
+
+
+def test_auto_precision_is_timed_once_and_remembered(tiny_cfg, tmp_path, monkeypatch):
+    """On a CPU with bf16 instructions `auto` takes bf16 only when timing shows it at least 5% faster for this
+    model, remembers the answer per machine and model, never moves the random stream, and config.json records
+    what was chosen (so a resume trains in it); without bf16 instructions it is fp32 untimed."""
+    from acgan.models import build_models
+    from acgan.training import precision
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    G, D = build_models(tiny_cfg, 3, 16, 3)
+    calls = []
+
+    def timed(seconds):
+        def fake(*args):
+            calls.append(args)
+            return seconds
+        return fake
+
+    def choose(key):
+        return precision.choose_precision("auto", torch.device("cpu"), G, D, z_dim=tiny_cfg.z_dim, num_classes=3,
+                                          batch_size=8, shape_key=key)[0]
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(precision, "_time", timed({"fp32": 1.0, "bf16": 0.5}))
+    assert choose("model a") == "bf16" and choose("model a") == "bf16" and len(calls) == 1  # remembered
+    monkeypatch.setattr(precision, "_time", timed({"fp32": 1.0, "bf16": 0.97}))
+    assert choose("model b") == "fp32" and len(calls) == 2  # within 5%: fp32, the reference
+    assert len(json.loads((tmp_path / "cache" / "precision.json").read_text())) == 2
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: False)
+    assert choose("model c") == "fp32" and len(calls) == 2
+    assert precision.choose_precision("bf16", torch.device("cpu"), G, D, z_dim=8, num_classes=3, batch_size=8,
+                                      shape_key="x") == ("bf16", "set")
+
+    monkeypatch.undo()
+    before = [p.clone() for p in G.parameters()]
+    rng = torch.get_rng_state()
+    seconds = precision._time(G, D, torch.device("cpu"), tiny_cfg.z_dim, 3, 8)  # the real timing, on copies
+    assert set(seconds) == {"fp32", "bf16"} and all(s > 0 for s in seconds.values())
+    assert torch.equal(torch.get_rng_state(), rng) and all(torch.equal(a, b) for a, b in zip(before, G.parameters()))
+
+    run = RunDir(train(dataclasses.replace(tiny_cfg, precision="auto"), tmp_path / "run", progress=False))
+    used = run.read().config["precision"]
+    assert used in ("fp32", "bf16") and f"cpu {used} (" in (run.path / "log.txt").read_text()

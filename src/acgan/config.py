@@ -63,7 +63,7 @@ class TrainConfig:
     # --- run ---
     seed: int = 0                   # initial weights, batches, noise: the same seed gives the same run
     device: str = "auto"            # auto | cpu | cuda
-    precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where fast)
+    precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where timed faster)
     channels_last: bool = True      # memory format for convolutions
     compile: bool = False           # torch.compile G and D (helps on GPUs; falls back to eager if it fails)
     sync_batchnorm: bool = True     # under torchrun: BatchNorm statistics over the global batch, as in 1 process

@@ -113,3 +113,19 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def read_choices(path: Path) -> dict:
+    """A JSON file of choices remembered by timing (MS-SSIM's blur, auto precision); {} when absent or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_choices(path: Path, choices: dict) -> None:
+    """Best effort: a read-only or full cache folder only means timing again in the next process."""
+    try:
+        atomic_write_json(path, choices, indent=1)
+    except (OSError, UserError):
+        pass

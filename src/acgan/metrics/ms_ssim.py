@@ -11,15 +11,13 @@ pytorch-msssim.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import torch
 from torch.nn import functional as F
 
 from ..device import cpu_signature
-from ..errors import UserError
-from ..io import atomic_write_json
+from ..io import read_choices, write_choices
 from ..locations import cache_dir
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -110,18 +108,11 @@ def _choices_path():
 
 
 def _stored_choices() -> dict:
-    try:
-        return json.loads(_choices_path().read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_choices(_choices_path())
 
 
 def _store_choices(choices: dict) -> None:
-    """Best effort: a read-only or full cache folder only means timing again in the next process."""
-    try:
-        atomic_write_json(_choices_path(), choices, indent=1)
-    except (OSError, UserError):
-        pass
+    write_choices(_choices_path(), choices)
 
 
 def _ssim_cs(x: torch.Tensor, y: torch.Tensor, data_range: float) -> tuple[torch.Tensor, torch.Tensor]:

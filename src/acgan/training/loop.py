@@ -14,7 +14,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data import ImageData
-from ..device import autocast, resolve_device, resolve_precision
+from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
 from ..models import build_models, count_parameters
@@ -29,6 +29,7 @@ from .compile import try_compile
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
 from .ema import EMA, standing_statistics
 from .monitor import CollapseMonitor
+from .precision import choose_precision
 from .signals import StopSignals
 
 
@@ -46,7 +47,6 @@ class Trainer:
         torchrun (class-split groups)."""
         self.cfg = cfg
         self.dist, self.device = init_distributed(resolve_device(cfg.device), distributed)
-        self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         self.data_record = data_record(cfg.dataset, data.class_names, data.source_classes, data.channels,
                                        data.resolution, len(data.labels))
@@ -56,6 +56,10 @@ class Trainer:
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=memory_format)
         self.D.to(self.device, memory_format=memory_format)
+        self.precision, self.precision_note = choose_precision(
+            cfg.precision, self.device, self.G, self.D, z_dim=cfg.z_dim, num_classes=data.num_classes,
+            batch_size=cfg.batch_size, measure=not self.dist.active,
+            shape_key=f"{cfg.arch} g{cfg.g_width} d{cfg.d_width} {cfg.loss} {data.channels}x{data.resolution}")
         # the EMA keeps plain BatchNorm: only rank 0 samples from it, and a synchronised layer would wait for the
         # others (same buffers, same state_dict keys, same eval-mode results)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
@@ -123,8 +127,14 @@ class Trainer:
         info, cfg = self.data_record, self.cfg
         return (f"{cfg.arch} on {info['dataset']} ({info['num_images']} images, {info['num_classes']} classes, "
                 f"{info['channels']}x{info['resolution']}x{info['resolution']}), G {count_parameters(self.G):,} / "
-                f"D {count_parameters(self.D):,} parameters, {cfg.loss} loss, {self.device.type} {self.precision}, "
+                f"D {count_parameters(self.D):,} parameters, {cfg.loss} loss, {self.device.type} {self.precision} "
+                f"({self.precision_note}), "
                 f"{self.compile_note}, {cfg.steps} steps of batch {cfg.batch_size}")
+
+    def config_as_run(self) -> dict:
+        """The config for config.json: `auto` precision written as what it chose, so that a resume trains in the
+        same precision even where the timing is no longer remembered."""
+        return dict(self.cfg.to_dict(), precision=self.precision)
 
     # --- state ---
     def state(self) -> dict:

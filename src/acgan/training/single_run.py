@@ -32,7 +32,7 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
         trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
         log = _logger(run, progress, ctx.is_main)
         if ctx.is_main:
-            run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+            run.write(RunRecord(trainer.config_as_run(), trainer.data_record))
             _open_tensorboard(run, trainer)
             trainer.save_grid(run)
         log(f"start: {trainer.summary()}")
@@ -96,7 +96,7 @@ def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool) -> 
         log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N to train further")
         return run.path
     if main:
-        run.write(RunRecord(cfg.to_dict(), trainer.data_record))
+        run.write(RunRecord(trainer.config_as_run(), trainer.data_record))
         _open_tensorboard(run, trainer)
     log(f"resume from step {trainer.step}: {trainer.summary()}")
     _run(trainer, run, log, progress)
