@@ -79,7 +79,10 @@ def test_recipes_side_by_side(split_data, evaluator_dir, tmp_path):
             assert run["accuracy"] == said["accuracy"] and run["min_ratio"] == min(ratios)
             assert run["mean_ratio"] == pytest.approx(sum(ratios) / 3)
             assert run["weakest_class"] == said["per_class"][ratios.index(min(ratios))]["class"]
-        for key in ("accuracy", "fid", "min_ratio"):
+            varieties = [c["variety"] for c in said["per_class"]]
+            assert run["variety"] == said["lowest_variety"] == min(varieties)
+            assert run["variety_class"] == said["per_class"][varieties.index(min(varieties))]["class"]
+        for key in ("accuracy", "fid", "min_ratio", "variety"):
             values = [run[key] for run in row["runs"]]
             assert (row[key]["min"], row[key]["max"]) == (min(values), max(values))
             assert row[key]["mean"] == pytest.approx(sum(values) / 2)

@@ -41,7 +41,9 @@ def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
     """check's per-class accuracy and diversity, and the domain FID / KID, of a run's samples."""
     quality, found = check_run(run, evaluator, per_class, seed, extra_steps=("domain_metrics",))
     rows = quality["per_class"]
-    return {"accuracy": quality["accuracy"], "min_ratio": quality["min_diversity_ratio"],
+    return {"accuracy": quality["accuracy"], "variety": quality["lowest_variety"],
+            "variety_class": min(rows, key=lambda r: r["variety"])["class"],
+            "min_ratio": quality["min_diversity_ratio"],
             "mean_ratio": statistics.fmean(r["diversity_ratio"] for r in rows),
             "weakest_class": min(rows, key=lambda r: r["diversity_ratio"])["class"],
             "mean_ms_ssim": statistics.fmean(r["ms_ssim"] for r in rows),
@@ -79,20 +81,23 @@ def compare_recipes(recipes: dict[str, TrainConfig], seeds: list[int], out: Path
             found = judge(run, ev, per_class, seed)
             runs.append(dict(found, seed=seed, train_seconds=round(seconds, 1)))
             log(f"{label} seed {seed}: {steps} steps in {seconds / 60:.1f} min, accuracy {found['accuracy']:.3f}, "
-                f"min ratio {found['min_ratio']:.2f} ({found['weakest_class']}), FID {found['fid']:.2f}, "
+                f"variety {found['variety']:.2f} ({found['variety_class']}), FID {found['fid']:.2f}, "
                 f"collapsed {found['collapsed'] or 'none'}")
         rows.append({"recipe": label, "loss": cfg.loss, "arch": cfg.arch, "steps": steps,
                      "seconds_per_step": per_step, "runs": runs,
                      **{key: _spread([r[key] for r in runs]) for key in
-                        ("accuracy", "min_ratio", "mean_ratio", "mean_ms_ssim", "fid", "kid", "train_seconds")},
+                        ("accuracy", "variety", "min_ratio", "mean_ratio", "mean_ms_ssim", "fid", "kid",
+                         "train_seconds")},
                      "collapsed_classes": _spread([len(r["collapsed"]) for r in runs])})
     result = {"experiment": "recipes", "dataset": first.dataset, "arch": ", ".join(sorted({r["arch"] for r in rows})),
               "minutes": minutes, "seeds": seeds, "samples_per_class": per_class,
               "evaluator_test_accuracy": ev.meta["test_accuracy"], "rows": rows}
     _plot_recipes(rows, out / "recipes.png")
     write_results(result, out, "recipes.png", html_table(
-        ["recipe", "steps", "accuracy", "min ratio", "mean ratio", "MS-SSIM", "FID", "KID", "collapsed", "minutes"],
-        [[r["recipe"], r["steps"], r["accuracy"]["mean"], r["min_ratio"]["mean"], r["mean_ratio"]["mean"],
+        ["recipe", "steps", "accuracy", "variety (weakest)", "min ratio", "mean ratio", "MS-SSIM", "FID", "KID",
+         "collapsed", "minutes"],
+        [[r["recipe"], r["steps"], r["accuracy"]["mean"], r["variety"]["mean"], r["min_ratio"]["mean"],
+          r["mean_ratio"]["mean"],
           r["mean_ms_ssim"]["mean"], r["fid"]["mean"], r["kid"]["mean"], r["collapsed_classes"]["mean"],
           r["train_seconds"]["mean"] / 60] for r in rows]))
     return result
@@ -102,7 +107,7 @@ def _plot_recipes(rows: list[dict], path: Path) -> None:
     fig, (left, right) = new_figure(ncols=2, figsize=(10, 3.6))
     names = [r["recipe"] for r in rows]
     for ax, key, title in ((left, "fid", "domain FID (lower is better)"),
-                           (right, "min_ratio", "weakest class's diversity ratio")):
+                           (right, "variety", "weakest class's variety (1 = real data's)")):
         means = [r[key]["mean"] for r in rows]
         err = [[m - r[key]["min"] for m, r in zip(means, rows)], [r[key]["max"] - m for m, r in zip(means, rows)]]
         ax.bar(names, means, yerr=err, capsize=3, color="#4878a8")
