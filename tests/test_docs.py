@@ -203,9 +203,20 @@ def test_reference_pages_are_current():
 
 
 def test_docs_name_nothing_outside_the_project():
-    """Text meant for users speaks of the project and its own docs, not of where it was written."""
-    words = re.compile(r"\b(session|DEVELOPERS\.md|shared/docs|shared/data|the guide)\b", re.I)
-    texts = [*PAGES, *(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.yaml"), *(ROOT / "scripts").iterdir()]
-    hits = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in texts if p.is_file()
-            for m in words.finditer(p.read_text(errors="replace"))]
+    """Text meant for users points only at what they have: every Markdown file it names is one of the project's,
+    and no path climbs out of the repository."""
+    ours = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+    named = re.compile(r"[\w./-]*\w\.md\b")
+    above = re.compile(r"(?<![\w.])(?:\.\./)+[\w./-]*\w")
+    texts = [*PAGES, ROOT / "README.md", *(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.yaml"),
+             *(ROOT / "scripts").iterdir()]
+    hits = []
+    for p in texts:
+        if p.is_file():
+            text = p.read_text(errors="replace")
+            hits += [f"{p.relative_to(ROOT)}: {m.group(0)}" for m in named.finditer(text)
+                     if Path(m.group(0)).name not in ours]
+            hits += [f"{p.relative_to(ROOT)}: {m.group(0)}" for m in above.finditer(text)  # resolved from its file
+                     if not (p.parent / m.group(0)).resolve().is_relative_to(ROOT)
+                     or not (p.parent / m.group(0)).resolve().exists()]
     assert not hits, hits
