@@ -44,6 +44,14 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
     return G.to(device).eval()
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between two noise vectors (t in [0, 1]); linear when they are parallel."""
+    omega = torch.arccos(torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0))
+    if omega.abs() < 1e-6:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
 @torch.no_grad()
 def noise(n: int, z_dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
     """N(0, 1) noise [n, z_dim]; with `truncation` t, a normal truncated to [-t, t] (values outside are redrawn,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..config import TrainConfig, assemble
@@ -80,7 +79,7 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
                         + (f"missing {', '.join(missing[:5])}; " if missing else "")
                         + f"expected one folder per class named {', '.join(class_names)}")
     order = sorted(range(len(index.names)), key=lambda i: wanted[index.names[i]])
-    sizes, modes = set(), set()
+    sizes, rgb_files = set(), []
     for i in order:
         files = index.images_of(index.names[i])
         if len(files) < MIN_PER_CLASS:
@@ -92,28 +91,23 @@ def folder_samples(folder: Path, class_names: list[str], channels: int) -> tuple
             except BadImage as e:
                 raise UserError(f"cannot use sample '{path}' in {folder}: {e}") from None
             sizes.add(img.size)
-            modes.add(sample_mode(img) if channels == 1 else (1 if is_grey(img) else 3))
+            rgb_files.append(not is_grey(img))
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
         raise UserError(f"the samples in {folder} have sizes {sorted(sizes)[:4]}: give every image one square size")
-    grey_as_rgb = GREY_AS_RGB in modes
-    modes = {1 if m == GREY_AS_RGB else m for m in modes}
+    grey_as_rgb = channels == 1 and any(rgb_files)
+    # RGB files for grayscale data (torchvision's save_image writes gray tensors so) count as gray when their three
+    # channels are equal: decoded once as RGB, judged on the pixels, then one channel kept
+    images, labels = decode_files(index, order, None, mode="RGB" if grey_as_rgb or channels == 3 else "L")
+    if grey_as_rgb:
+        coloured = (images != images[:, :1]).flatten(1).any(1)
+        modes = {3 if c else 1 for c in coloured.tolist()}
+        images = images[:, :1].contiguous()
+    else:
+        modes = {3 if rgb else 1 for rgb in rgb_files}
     if modes != {channels}:
         raise UserError(f"the samples in {folder} have {'/'.join(map(str, sorted(modes)))} channels and the data "
                         f"has {channels}: save them as {'grayscale' if channels == 1 else 'RGB'} images")
-    images, labels = decode_files(index, order, None, mode="L" if channels == 1 else "RGB")
     return to_unit(images), labels, grey_as_rgb
-
-
-GREY_AS_RGB = "grey as RGB"
-
-
-def sample_mode(img) -> int | str:
-    """1 for a grayscale image, GREY_AS_RGB for an RGB one whose three channels are equal (what torchvision's
-    save_image writes for grayscale tensors), 3 for a coloured one."""
-    if is_grey(img):
-        return 1
-    rgb = np.asarray(img.convert("RGB"))
-    return GREY_AS_RGB if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() else 3
 
 
 def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:

@@ -105,8 +105,8 @@ def variety_cell(row: dict) -> str:
     """'0.54 [0.54-0.81]': the lowest ratio to real data's own level, and the range over spaces and measures."""
     if "vs_real" not in row:
         return "-"
-    ratios = [v for space in row["vs_real"].values() for v in space.values()]
-    return f"{min(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+    highest = max(v for space in row["vs_real"].values() for v in space.values())
+    return f"{row['variety']:.2f} [{row['variety']:.2f}-{highest:.2f}]"
 
 
 def _scores(m: dict) -> str:

@@ -62,29 +62,30 @@ def intra_fid_level(real_feats: torch.Tensor, real_labels: torch.Tensor, num_cla
 VS_REAL = ("recall", "coverage")  # validated, and bounded by what real data itself reaches at this count
 
 
-def versus_real(ctx: EvalContext) -> dict | None:
-    """{space: (per-class real levels, per-class sample values)} for recall and coverage in the evaluator's features
-    and in pixels: real levels from as many training images per class as there are samples, against the same real
-    test images; None without the training split."""
+def versus_real(ctx: EvalContext, rows: list[dict]) -> dict | None:
+    """Add `vs_real` and `variety` to each class's row (whose recall and coverage are already the evaluator's); the
+    real levels per space: as many training images per class as there are samples, against the same real test
+    images. None, rows untouched, without the training split."""
     train = ctx.training()
     if train is None:
         return None
     s = ctx.samples
     per_class = int(min(torch.bincount(s.fake_labels, minlength=s.num_classes)))
     train_u8, train_labels = take_per_class(train.images, train.labels, per_class, s.num_classes, s.seed)
-    _, fake_feats, _, real_feats = ctx.features()
     train_unit = to_unit(train_u8)
-    spaces = {"evaluator": (ctx.evaluator.run(train_unit)[1], fake_feats, real_feats),
-              "pixels": (pixel_features(train_unit), pixel_features(s.fake), pixel_features(s.real))}
-    out = {}
-    for space, (train_f, fake_f, real_f) in spaces.items():
-        levels, values = [], []
-        for c in range(s.num_classes):
-            real_c = real_f[s.real_labels == c]
-            levels.append(_recall_coverage(train_f[train_labels == c], real_c))
-            values.append(_recall_coverage(fake_f[s.fake_labels == c], real_c))
-        out[space] = (levels, values)
-    return out
+    real_feats = ctx.features()[3]
+    train_pix, fake_pix, real_pix = pixel_features(train_unit), pixel_features(s.fake), pixel_features(s.real)
+    levels = {"evaluator": [], "pixels": []}
+    train_feats = ctx.evaluator.run(train_unit)[1]
+    for c, row in enumerate(rows):
+        real_c, real_pix_c = real_feats[s.real_labels == c], real_pix[s.real_labels == c]
+        levels["evaluator"].append(_recall_coverage(train_feats[train_labels == c], real_c))
+        levels["pixels"].append(_recall_coverage(train_pix[train_labels == c], real_pix_c))
+        values = {"evaluator": row, "pixels": _recall_coverage(fake_pix[s.fake_labels == c], real_pix_c)}
+        row["vs_real"] = {space: {m: values[space][m] / max(levels[space][c][m], 1e-12) for m in VS_REAL}
+                          for space in levels}
+        row["variety"] = min(v for space in row["vs_real"].values() for v in space.values())
+    return levels
 
 
 def _recall_coverage(fake_f, real_f) -> dict:
@@ -105,23 +106,19 @@ def class_diversity_step(ctx: EvalContext) -> dict:
             div = {"threshold": max(r["mean"] for r in real),
                    "generated": class_ms_ssim(s.fake, s.fake_labels, s.num_classes, ctx.options.pairs, s.seed)}
         levels["ms_ssim"], ms = div["threshold"], [g["mean"] for g in div["generated"]]
-    vs = versus_real(ctx)
     rows = []
     for c, name in enumerate(s.class_names):
         row = {"class": name, **measure_class(fake_feats[s.fake_labels == c], real_feats[s.real_labels == c])}
         if ms is not None:
             row["ms_ssim"] = ms[c]
         row.update(verdict(row, levels, VALIDATED))
-        if vs is not None:
-            row["vs_real"] = {space: {m: values[c][m] / max(real[c][m], 1e-12) for m in VS_REAL}
-                              for space, (real, values) in vs.items()}
-            row["variety"] = min(v for space in row["vs_real"].values() for v in space.values())
         rows.append(row)
+    real_levels = versus_real(ctx, rows)
     return {"per_class": rows, "levels": levels,
             "rules": {k: [d, FIXED_LEVELS.get(k)] for k, d in DIRECTIONS.items()},
             "validated": list(VALIDATED), "intra_fid_multiple": INTRA_FID_MULTIPLE,
             "collapsed_classes": [r["class"] for r in rows if r["collapsed"]],
             "network": "acgan evaluator (penultimate features)", "pr_k": PR_K, "dc_k": DC_K,
             "samples_per_class": s.per_class, "seed": s.seed,
-            "real_levels": None if vs is None else {space: levels for space, (levels, _) in vs.items()},
-            "lowest_variety": None if vs is None else min(r["variety"] for r in rows)}
+            "real_levels": real_levels,
+            "lowest_variety": None if real_levels is None else min(r["variety"] for r in rows)}

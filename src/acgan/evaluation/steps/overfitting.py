@@ -5,6 +5,7 @@ import torch
 from torchvision.utils import make_grid
 
 from ...pixels import to_unit, to_zero_one
+from ...sampling import slerp
 from ..cache import cached, content_key
 from ..context import EvalContext
 from ..evaluator import Evaluator
@@ -43,13 +44,6 @@ def training_features(evaluator: Evaluator, train_uint8: torch.Tensor) -> torch.
     """The evaluator's features of every training image, cached on disk: the largest forward pass of an evaluation."""
     key = content_key(train_uint8, evaluator.meta, "train-features-v1")
     return cached("train-features", key, lambda: {"features": evaluator.run(to_unit(train_uint8))[1]})["features"]
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    omega = torch.arccos(torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0))
-    if omega.abs() < 1e-6:
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
 @torch.no_grad()

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import torch
 
 from ...io import write_png
-from ...sampling import noise
+from ...sampling import noise, slerp
 
 MAX_IMAGES = 256      # images one request may ask for
 MAX_N = 64            # samples per row, steps of an interpolation, rows of the style view
@@ -40,13 +40,6 @@ def _int(q: dict, key: str, default: int, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise BadRequest(f"{key} must be between {lo} and {hi}, not {value}")
     return value
-
-
-def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
-    omega = torch.arccos(torch.clamp((a / a.norm()) @ (b / b.norm()), -1.0, 1.0))
-    if omega.abs() < 1e-6:
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
 class Explorer:
@@ -96,7 +89,7 @@ class Explorer:
             c, seed2 = self._class(q), _int(q, "seed2", seed + 1, 0, 2 ** 31 - 1)
             a, b = self._z(1, seed, truncation)[0], self._z(1, seed2, truncation)[0]
             ts = torch.linspace(0, 1, n).tolist() if n > 1 else [0.0]
-            z = torch.stack([_slerp(a, b, t) for t in ts])
+            z = torch.stack([slerp(a, b, t) for t in ts])
             return self.G.sample(torch.full((n,), c), z=z), n
         raise BadRequest(f"unknown view {view!r}: use class, style or interp")
 
