@@ -193,3 +193,34 @@ def test_standing_statistics_in_training_sampling_and_resume(tiny_cfg, tmp_path)
     assert torch.allclose(G.sample(labels, z=z), by_hand.sample(labels, z=z), atol=1e-6)
     straight, resumed = straight_and_resumed(cfg, tmp_path / "resume", steps=6, cut=3)
     assert_same_weights(straight, resumed, ("G", "G_ema", "D"))
+
+
+def test_mode_seeking_term_by_hand():
+    from acgan.losses.mode_seeking import EPS, mode_seeking
+    gen = torch.Generator().manual_seed(0)
+    images, z = torch.randn(6, 1, 4, 4, generator=gen), torch.randn(6, 3, generator=gen)
+    term, ratio = mode_seeking(images, z)
+    # MSGAN's formula written out over the three pairs (0, 1), (2, 3), (4, 5), element by element
+    d_i = sum(abs(images[2 * p + 1] - images[2 * p]).sum() for p in range(3)) / (3 * 16)
+    d_z = sum(abs(z[2 * p + 1] - z[2 * p]).sum() for p in range(3)) / (3 * 3)
+    assert torch.allclose(ratio, d_i / d_z) and torch.allclose(term, 1 / (d_i / d_z + EPS))
+    same = images.clone()
+    same[1::2] = same[0::2]  # a G that ignores its noise within each pair pays the most
+    assert mode_seeking(same, z)[0] > 1e4 > term
+
+
+def test_mode_seeking_pairs_labels_trains_and_resumes(tiny_cfg, tmp_path):
+    from acgan.training.noise import training_inputs
+    cfg = dataclasses.replace(tiny_cfg, mode_seeking=1.0, tensorboard=False)
+    z, y = training_inputs(cfg, 3, "cpu", 0, cfg.batch_size)
+    assert torch.equal(y[0::2], y[1::2]) and z.shape == (8, 8) and not torch.equal(z[0::2], z[1::2])
+    torch.manual_seed(0)  # off: the labels drawn as before the term existed
+    plain = training_inputs(tiny_cfg, 3, "cpu", 0, 8)
+    torch.manual_seed(0)
+    assert torch.equal(plain[1], (torch.randn(8, 8), torch.randint(0, 3, (8,)))[1])
+    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
+    assert_same_weights(a, b)
+    rows = RunDir(tmp_path / "straight").read_stats()
+    assert all(r["mode_seeking_ratio"] > 0 for r in rows)
+    with pytest.raises(acgan.errors.UserError, match="batch_size must be even"):
+        dataclasses.replace(cfg, batch_size=7).validate()

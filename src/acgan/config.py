@@ -52,6 +52,7 @@ class TrainConfig:
     adversarial: str = "auto"       # source loss: bce (paper) | hinge | auto (the loss's own: acgan bce, others hinge)
     class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
+    mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term in G's loss (0 = off; labels in pairs)
     # --- optimisation ---
     batch_size: int = 100           # images per step (paper: 100)
     steps: int = 50000              # G updates (each after d_steps D updates; paper: 50k, d_steps 1)
@@ -110,6 +111,9 @@ class TrainConfig:
         need(0 <= self.d_dropout < 1, "d_dropout must be in [0, 1)")
         need(self.activation_noise >= 0, "activation_noise must be >= 0")
         need(0 < self.real_label <= 1, "real_label must be in (0, 1]")
+        need(self.mode_seeking >= 0, "mode_seeking must be >= 0")
+        need(not self.mode_seeking or self.batch_size % 2 == 0,
+             f"mode_seeking pairs the batch's images: batch_size must be even, got {self.batch_size}")
         if self.resolution is not None:
             need(isinstance(self.resolution, int) and self.resolution >= 8,
                  f"resolution must be an integer >= 8, got {self.resolution!r}")

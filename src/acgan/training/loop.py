@@ -17,6 +17,7 @@ from ..data import ImageData
 from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
+from ..losses.mode_seeking import mode_seeking
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
@@ -29,16 +30,9 @@ from .compile import try_compile
 from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
 from .ema import EMA, standing_statistics
 from .monitor import CollapseMonitor
+from .noise import fixed_grid_inputs, training_inputs
 from .precision import choose_precision
 from .signals import StopSignals
-
-
-def fixed_grid_inputs(cfg: TrainConfig, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The z and labels of the progress grids: one row per class, the same z in every row, seeded by cfg.seed."""
-    gen = torch.Generator().manual_seed(cfg.seed + 7919)
-    z = torch.randn(cfg.grid_columns, cfg.z_dim, generator=gen).repeat(num_classes, 1)
-    labels = torch.arange(num_classes).repeat_interleave(cfg.grid_columns)
-    return z, labels
 
 
 class Trainer:
@@ -75,8 +69,11 @@ class Trainer:
         all_fused = all(o.defaults.get("fused") for o in (self.opt_d, self.opt_g))  # found_inf needs fused Adam
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
-        self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys)
+        self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys) + (
+            ("mode_seeking_ratio",) if cfg.mode_seeking else ())
         self.local_batch = local_batch(cfg.batch_size, self.dist)
+        if cfg.mode_seeking and self.local_batch % 2:
+            raise UserError(f"mode_seeking needs an even batch per process, got {self.local_batch}: change batch_size")
         self.batches = make_batches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
                                     cfg.channels_last, self.dist.rank, self.dist.world, cfg.data_memory_gb)
         self.num_classes = data.num_classes
@@ -184,14 +181,10 @@ class Trainer:
 
     # --- one iteration ---
     def _d_step(self, batch: int, keep_graph: bool):
-        """One D update on real batch `batch` and a fresh generated batch; returns (stats, fake, labels)."""
+        """One D update on real batch `batch` and a fresh generated batch; returns (stats, fake, labels, noise)."""
         cfg, dev = self.cfg, self.device
         x_real, y_real = self.batches.get(batch)
-        # noise and labels for the global batch (the same on every rank), then this rank's rows
-        z = torch.randn(cfg.batch_size, cfg.z_dim, device=dev)
-        y_fake = torch.randint(0, self.num_classes, (cfg.batch_size,), device=dev)
-        lo = self.dist.rank * self.local_batch
-        z, y_fake = z[lo:lo + self.local_batch], y_fake[lo:lo + self.local_batch]
+        z, y_fake = training_inputs(cfg, self.num_classes, dev, self.dist.rank * self.local_batch, self.local_batch)
         with autocast(dev, self.precision), torch.set_grad_enabled(keep_graph):
             fake = self.g_forward(z, y_fake)  # only the last D step's fakes need G's graph, for G's step
         with autocast(dev, self.precision):
@@ -202,7 +195,7 @@ class Trainer:
         if self.skip_nonfinite:
             self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
         self.opt_d.step()
-        return d, fake, y_fake
+        return d, fake, y_fake, z
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment_policy) if self.augment_policy else x
@@ -212,12 +205,15 @@ class Trainer:
         dev, n = self.device, self.cfg.d_steps
         self.rates.apply(self.step)
         for i in range(n):
-            d, fake, y_fake = self._d_step(n * self.step + i, keep_graph=i == n - 1)
+            d, fake, y_fake, z = self._d_step(n * self.step + i, keep_graph=i == n - 1)
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
             g_out = self.d_frozen(self.augment(fake))
         g = self.loss.generator(g_out, y_fake)
+        if self.cfg.mode_seeking:
+            term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
+            g["loss"] = g["loss"] + self.cfg.mode_seeking * term
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
         if self.skip_nonfinite:

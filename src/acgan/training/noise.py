@@ -1,0 +1,24 @@
+"""What G is fed: the noise and labels of a training batch, and the fixed inputs of the progress grids."""
+from __future__ import annotations
+
+import torch
+
+
+def fixed_grid_inputs(cfg, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The z and labels of the progress grids: one row per class, the same z in every row, seeded by cfg.seed."""
+    gen = torch.Generator().manual_seed(cfg.seed + 7919)
+    z = torch.randn(cfg.grid_columns, cfg.z_dim, generator=gen).repeat(num_classes, 1)
+    labels = torch.arange(num_classes).repeat_interleave(cfg.grid_columns)
+    return z, labels
+
+
+def training_inputs(cfg, num_classes: int, device, lo: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise and labels for the global batch, drawn alike on every rank, then rows lo:lo + count (this rank's).
+    With the mode-seeking term on, labels come in adjacent pairs (rows 2i and 2i + 1 share a class) so that each
+    pair's two images differ by their noise alone; an even local batch keeps every pair on one rank."""
+    z = torch.randn(cfg.batch_size, cfg.z_dim, device=device)
+    if cfg.mode_seeking:
+        y = torch.randint(0, num_classes, (cfg.batch_size // 2,), device=device).repeat_interleave(2)
+    else:
+        y = torch.randint(0, num_classes, (cfg.batch_size,), device=device)
+    return z[lo:lo + count], y[lo:lo + count]
