@@ -199,7 +199,7 @@ def test_train_help_lists_every_registered_choice_with_its_summary():
 
 
 @pytest.mark.parametrize("name", ["demo", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet",
-                                  "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu"])
+                                  "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu", "cifar-cpu"])
 def test_every_preset_builds_a_working_pair(name):
     """A preset's keys validate, and its G, D and loss build and take one step on 32 px RGB batches."""
     from acgan.config import preset_names
