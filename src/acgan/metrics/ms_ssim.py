@@ -76,10 +76,10 @@ def strategy(shape: tuple, device) -> str:
     remembered in the cache folder (per CPU model and torch version) so every run on a machine filters alike."""
     key = f"{torch.device(device).type}:{cpu_signature()}:{'x'.join(map(str, shape))}"
     if key not in _chosen:
-        stored = _stored_choices()
+        stored = read_choices(_choices_path())
         if key not in stored:
             stored[key] = _time_blurs(shape, device)
-            _store_choices(stored)
+            write_choices(_choices_path(), stored)
         _chosen[key] = stored[key] if stored[key] in BLURS else "grouped"
     return _chosen[key]
 
@@ -105,14 +105,6 @@ def _time_blurs(shape: tuple, device) -> str:
 
 def _choices_path():
     return cache_dir() / "ms_ssim_blur.json"
-
-
-def _stored_choices() -> dict:
-    return read_choices(_choices_path())
-
-
-def _store_choices(choices: dict) -> None:
-    write_choices(_choices_path(), choices)
 
 
 def _ssim_cs(x: torch.Tensor, y: torch.Tensor, data_range: float) -> tuple[torch.Tensor, torch.Tensor]:

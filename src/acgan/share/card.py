@@ -61,7 +61,6 @@ def _evaluation(metrics: dict | None, resolution: int) -> list[str]:
                   "generators of known diversity and of dropped sub-populations.", ""]
 
 
-
 def model_card(config: dict, record: RunRecord, metrics: dict | None, parameters: int, onnx_note: str | None,
                name: str, started: str | None = None) -> str:
     names = config["class_names"]

@@ -53,7 +53,8 @@ class Trainer:
         self.precision, self.precision_note = choose_precision(
             cfg.precision, self.device, self.G, self.D, z_dim=cfg.z_dim, num_classes=data.num_classes,
             batch_size=cfg.batch_size, measure=not self.dist.active,
-            shape_key=f"{cfg.arch} g{cfg.g_width} d{cfg.d_width} {cfg.loss} {data.channels}x{data.resolution}")
+            shape_key=f"{cfg.arch} g{cfg.g_width} d{cfg.d_width} z{cfg.z_dim} {cfg.loss} "
+                      f"{data.channels}x{data.resolution}")
         # the EMA keeps plain BatchNorm: only rank 0 samples from it, and a synchronised layer would wait for the
         # others (same buffers, same state_dict keys, same eval-mode results)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
