@@ -1,6 +1,7 @@
 """`acgan train` and `acgan sample`."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -66,6 +67,8 @@ def train(preset, overrides, out, resume, force, quiet, classes_per_model, group
         out = out or Path("runs") / f"{cfg.arch}-{cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
         run = launch.start(cfg, out, force=force, progress=not quiet, classes_per_model=classes_per_model,
                            grouping=grouping, jobs=jobs, log=echo_err)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun the run is rank 0's to announce
     click.echo(f"run: {run}")
     if (run / "samples" / "latest.png").is_file():
         click.echo(f"samples: {run / 'samples' / 'latest.png'}")

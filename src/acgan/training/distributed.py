@@ -14,7 +14,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.distributed import nn as dist_nn
+from torch.distributed import _functional_collectives as funcol
 
 from ..errors import UserError
 
@@ -72,6 +72,13 @@ def init_distributed(device: torch.device, enabled: bool = True,
     return ctx, device
 
 
+def close_distributed() -> None:
+    """Tear the process group down before the interpreter does: gloo's worker threads still alive at exit abort
+    the process ("terminate called without an active exception") after the run has finished."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     """BatchNorm whose training statistics cover the batch of every rank, on any backend (gloo included).
 
@@ -89,7 +96,8 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         xf = x.float()
         c = x.shape[1]
         count = torch.full((1,), x.numel() / c, dtype=torch.float32, device=x.device)
-        stats = dist_nn.functional.all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), count]))
+        stats = funcol.wait_tensor(
+            funcol.all_reduce(torch.cat([xf.sum(dims), (xf * xf).sum(dims), count]), "sum", dist.group.WORLD))
         n = stats[-1]
         mean = stats[:c] / n
         var = stats[c:2 * c] / n - mean * mean

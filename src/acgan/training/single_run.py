@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..progress import echo
 from ..rundir import RunDir, RunRecord, same_data
 from .data import load_training_data
-from .distributed import init_distributed
+from .distributed import close_distributed, init_distributed
 from .loop import Trainer
 
 
@@ -39,6 +39,7 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
         _run(trainer, run, log, progress)
     finally:
         run.unlock()
+        close_distributed()
     return run.path
 
 
@@ -77,6 +78,7 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
         return _resume(run, cfg, trainer, progress)
     finally:
         run.unlock()
+        close_distributed()
 
 
 def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool) -> Path:
