@@ -52,9 +52,14 @@ def test_unknown_key_in_yaml(tmp_path):
 def test_data_errors(folder_data, tmp_path):
     assert_user_error(run(["train", *FOLDER, "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "a")]),
                       "does not exist")
+    assert not (tmp_path / "a").exists()  # a start that failed before config.json leaves nothing behind
     (tmp_path / "empty").mkdir()
+    (tmp_path / "b").mkdir()
     assert_user_error(run(["train", *FOLDER, "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "b")]),
                       "no class sub-folders")
+    assert (tmp_path / "b").is_dir() and not any((tmp_path / "b").iterdir())  # the user's empty folder stays, empty
+    (tmp_path / "b" / ".lock").write_text("pid 1 on elsewhere")  # what a failed start of an older version left
+    assert run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(tmp_path / "b")]).exit_code == 0
     assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--classes", "0,7",
                            "--out", str(tmp_path / "c")]), "class 7 is out of range", "0..2")
     (folder_data / "cat" / "bad.jpg").write_bytes(b"\xff\xd8garbage")

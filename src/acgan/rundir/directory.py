@@ -71,7 +71,8 @@ class RunDir:
     def prepare(self, force: bool) -> None:
         """Refuse to overwrite an existing folder unless `force`, and then only an acgan run or an empty folder."""
         out = self.path
-        if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        # a folder holding only .lock is what a start that failed before writing anything left behind
+        if out.exists() and not (out.is_dir() and all(p.name == ".lock" for p in out.iterdir())):
             if not force:
                 raise UserError(f"{out} already exists: pass --resume {out} to continue it, --force to replace it, "
                                 "or choose another --out")
@@ -79,7 +80,18 @@ class RunDir:
                 raise UserError(f"--force will only replace an acgan run directory, and {out} is not one: "
                                 "choose another --out")
             shutil.rmtree(out)
+        self._made = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
+
+    def discard_unstarted(self) -> None:
+        """After a start that failed before config.json was written (no data, a bad option found late): take away
+        the lock file, and the folder itself if prepare() made it, so the same command can simply be run again."""
+        if self.exists():
+            return
+        self.unlock()
+        (self.path / ".lock").unlink(missing_ok=True)
+        if getattr(self, "_made", False) and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
 
     # --- one writer at a time ---
     def lock(self) -> None:

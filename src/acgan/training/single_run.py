@@ -37,6 +37,10 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
             trainer.save_grid(run)
         log(f"start: {trainer.summary()}")
         _run(trainer, run, log, progress)
+    except BaseException:
+        if ctx.is_main:
+            run.discard_unstarted()
+        raise
     finally:
         run.unlock()
         close_distributed()
