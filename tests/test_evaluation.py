@@ -208,6 +208,8 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "6"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
+    assert list(d)[:3] == ["accuracy", "lowest_variety", "collapsed_classes"]  # the verdicts open the JSON
+    assert d["lowest_variety"] == min(r["variety"] for r in d["per_class"])
     assert [r["class"] for r in d["per_class"]] == ["cat", "dog", "frog"]
     assert math.isclose(d["accuracy"], np.mean([r["accuracy"] for r in d["per_class"]]), abs_tol=1e-3)
     assert d["min_diversity_ratio"] == min(r["diversity_ratio"] for r in d["per_class"])

@@ -104,8 +104,8 @@ def merge_check(quality: dict, classes: dict) -> dict:
         if "vs_real" in extra:
             row["vs_real"] = {space: {m: round(v, 4) for m, v in ratios.items()}
                               for space, ratios in extra["vs_real"].items()}
-    quality["lowest_variety"] = classes.get("lowest_variety")
-    quality["collapsed_classes"] = classes["collapsed_classes"]
-    quality["validated_measures"] = classes["validated"]
-    quality["collapse_levels"] = classes["levels"]
-    return quality
+    # the verdicts a reader looks for first; the distance ratio (which fails validation) stays for comparison
+    head = {"accuracy": quality["accuracy"], "lowest_variety": classes.get("lowest_variety"),
+            "collapsed_classes": classes["collapsed_classes"]}
+    return {**head, **{k: v for k, v in quality.items() if k not in head},
+            "validated_measures": classes["validated"], "collapse_levels": classes["levels"]}
