@@ -112,6 +112,8 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     assert m["discriminability"]["resolutions"] == [4, 8, 16, 32]
     assert len(m["diversity"]["generated"]) == 3 and m["diversity"]["pairs_per_class"] == 6
     assert m["domain_metrics"]["network"] == "acgan-evaluator" and m["domain_metrics"]["weights_sha256"]
+    pixels = m["domain_metrics"]["pixels"]  # the same scores without a network (values: test_scores.py)
+    assert pixels["space"] == "14 px pixels" and pixels["fid"] > 0 and pixels["samples"] == 36
     assert "skipped" in m["inception"]
     for name in ("samples", "discriminability", "ms_ssim_scatter", "joint", "nearest_pixel", "nearest_features",
                  "interpolation_linear", "interpolation_slerp", "class_as_style", "training_curves"):
@@ -127,6 +129,7 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     for section in ("Discriminability", "Diversity", "Joint analysis", "Sample quality", "Overfitting", "Training"):
         assert section in page
     assert page.count("data:image/png;base64,") >= 10 and "missing)" not in page
+    assert "14 px pixels (domain)" in page
 
 
 def test_evaluate_errors(tmp_path):

@@ -50,3 +50,32 @@ def test_fid_matches_torch_fidelity(dim, n):
     ref = fid_statistics_to_metric(fid_features_to_statistics(f1.double()), fid_features_to_statistics(f2.double()),
                                    verbose=False)["frechet_inception_distance"]
     assert math.isclose(fid_from_features(f1, f2), ref, rel_tol=1e-6)
+
+
+def test_pixel_domain_scores_match_first_principles():
+    """The pixel-space FID / KID / precision-recall beside the evaluator's: FID from our tested formula, KID as the
+    unbiased MMD^2 of the cubic kernel on the whole sets (one subset of every sample is the whole set in some order),
+    precision and recall as our k-NN manifolds (k 3) compute them."""
+    from acgan.evaluation.steps.scores import pixel_metrics
+    from acgan.metrics.prdc import pixel_features, prdc
+
+    gen = torch.Generator().manual_seed(4)
+    real = torch.rand(120, 1, 28, 28, generator=gen) * 2 - 1
+    fake = (real[:100] * 0.6 + 0.3 * torch.randn(100, 1, 28, 28, generator=gen)).clamp(-1, 1)
+    got = pixel_metrics(fake, real, seed=0)
+    f, r = pixel_features(fake).double(), pixel_features(real).double()
+    assert got["samples"] == 100 and got["real_samples"] == 120 and got["kid_subset_size"] == 100
+    assert math.isclose(got["fid"], fid_from_features(f, r), rel_tol=1e-6)
+
+    kernel = lambda a, b: (a @ b.T / a.shape[1] + 1) ** 3  # noqa: E731
+    n = 100
+    # KID draws its subsets with its own RNG: compare on sets where any subset of size n is the whole set
+    got_equal = pixel_metrics(fake, real[:n], seed=0)
+    r_sub = r[:n]
+    kxx, kyy, kxy = kernel(f, f), kernel(r_sub, r_sub), kernel(f, r_sub)
+    mmd = ((kxx.sum() - kxx.diag().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diag().sum()) / (n * (n - 1))
+           - 2 * kxy.mean()).item()
+    assert math.isclose(got_equal["kid"], mmd, rel_tol=1e-6) and got_equal["kid_std"] < 1e-9 * max(1.0, abs(mmd))
+    ours = prdc(r.float(), f.float(), k=3)
+    assert math.isclose(got["precision"], ours["precision"], abs_tol=1e-6)  # float32 fractions
+    assert math.isclose(got["recall"], ours["recall"], abs_tol=1e-6)

@@ -123,6 +123,7 @@ def test_the_model_card(tiny_run, tmp_path, trained_evaluator):
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     acc = metrics["discriminability"]["generated"]["16"]["accuracy"]
     assert f"**{acc:.1%}**" in card and f"Domain FID {metrics['domain_metrics']['fid']:.2f}" in card
+    assert f"FID {metrics['domain_metrics']['pixels']['fid']:.2f}" in card and "in 14 px pixels" in card
     assert "| 0 | cat |" in card and "acgan.load_generator" in card and "![" in card
     assert (out / "samples.png").is_file()
 

@@ -30,7 +30,10 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> dict:
             "coverage": (d.min(1).values < r_real).double().mean().item()}
 
 
-def pixel_features(images: torch.Tensor, size: int = 14) -> torch.Tensor:
+PIXEL_SIZE = 14  # px: the pixel space of the variety figures, the domain scores beside the evaluator and the monitor
+
+
+def pixel_features(images: torch.Tensor, size: int = PIXEL_SIZE) -> torch.Tensor:
     """Images downsampled (antialiased) to `size` px and flattened: a feature space that needs no network."""
     from torchvision.transforms.v2 import functional as TF
     return TF.resize(images.float(), [size, size], antialias=True).flatten(1)

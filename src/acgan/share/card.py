@@ -32,6 +32,11 @@ def _front_matter(config: dict) -> str:
     return "\n".join(lines + ["---", ""])
 
 
+def _pixel_scores(dom: dict) -> str:
+    p = dom.get("pixels")  # older evaluations have the evaluator's scores only
+    return f"; FID {p['fid']:.2f}, KID {p['kid']:.4f} in {p['space']}" if p else ""
+
+
 def _evaluation(metrics: dict | None, resolution: int) -> list[str]:
     if not metrics:
         return ["## Evaluation", "", "Not evaluated when it was exported: `acgan evaluate RUN_DIR`, then export again, "
@@ -46,8 +51,8 @@ def _evaluation(metrics: dict | None, resolution: int) -> list[str]:
            f"(the evaluator; {ev['test_accuracy']:.1%} on the real test split).", "",
            f"- Samples labelled as their class: **{acc:.1%}** (real test images: {real:.1%}).",
            f"- Domain FID {dom['fid']:.2f}, KID {dom['kid']:.4f} ({dom['samples']} samples against "
-           f"{dom['real_samples']} real images, in the evaluator's features: comparable between models of this data "
-           "only, not with published FIDs).",
+           f"{dom['real_samples']} real images, in the evaluator's features{_pixel_scores(dom)}: comparable between "
+           "models of this data only, not with published FIDs).",
            f"- Collapsed classes (every validated measure fires): {', '.join(cd['collapsed_classes']) or 'none'}.", "",
            "| class | accuracy | variety vs real | recall | coverage | intra-FID |", "|---|---|---|---|---|---|"]
     per_class = metrics["discriminability"]["generated"][str(resolution)]["per_class"]

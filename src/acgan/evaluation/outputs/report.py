@@ -117,9 +117,14 @@ def _scores(m: dict) -> str:
         else:
             rows.append([label, f"{d['inception_score']:.3f} ± {d['inception_score_std']:.3f}", d["fid"],
                          f"{d['kid']:.5f} ± {d['kid_std']:.5f}", d["precision"], d["recall"], d["samples"]])
+        if "pixels" in d:
+            p = d["pixels"]
+            rows.append([f"{p['space']} (domain)", "-", p["fid"], f"{p['kid']:.5f} ± {p['kid_std']:.5f}",
+                         p["precision"], p["recall"], p["samples"]])
     note = ("<p class=note>Only the Inception row, computed with the TF-compatible 2015 weights on CIFAR-10-like "
             "protocols (50k samples, 10 splits), is comparable with published numbers; the evaluator row uses our "
-            "domain classifier and compares models of this data set only, at equal sample counts.</p>")
+            "domain classifier and the pixels row downsampled images (no network: what a classifier ignores counts "
+            "there), and both compare models of this data set only, at equal sample counts.</p>")
     return html_table(["network", "IS", "FID", "KID", "precision", "recall", "samples"], rows) + note
 
 

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from ...errors import UserError
 from ...io import file_sha256
+from ...metrics.prdc import PIXEL_SIZE, pixel_features
 from ...pixels import to_uint8, to_unit
 from ..context import EvalContext, take_per_class
 from ..evaluator.extractor import EVALUATOR_EXTRACTOR, register_evaluator_extractor
@@ -59,14 +60,34 @@ def fidelity_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str, 
             "splits": 10, "kid_subset_size": min(1000, n), "prc_neighbourhood": 3, "seed": seed}
 
 
+def pixel_metrics(fake: torch.Tensor, real: torch.Tensor, seed: int = 0) -> dict:
+    """FID / KID / precision-recall of `fake` against `real` ([-1, 1] images) in 14 px pixels, the space the
+    variety figures use beside the evaluator's: torch-fidelity's formulas and settings on features no classifier
+    shaped, so a model cannot look close to real data only because the evaluator ignores what it got wrong."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    f, r = pixel_features(fake.cpu()).double(), pixel_features(real.cpu()).double()
+    subset = min(1000, len(f), len(r))
+    fid = fid_statistics_to_metric(fid_features_to_statistics(f), fid_features_to_statistics(r), verbose=False)
+    kid = kid_features_to_metric(f, r, kid_subset_size=subset, rng_seed=seed, verbose=False)
+    prc = prc_features_to_metric(f.float(), r.float(), verbose=False, save_cpu_ram=True)
+    return {"space": f"{PIXEL_SIZE} px pixels", "samples": len(f), "real_samples": len(r),
+            "fid": fid["frechet_inception_distance"], "kid": kid["kernel_inception_distance_mean"],
+            "kid_std": kid["kernel_inception_distance_std"], "precision": prc["precision"],
+            "recall": prc["recall"], "kid_subset_size": subset, "prc_neighbourhood": 3, "seed": seed}
+
+
 @step("domain_metrics", order=60)
 def domain_metrics_step(ctx: EvalContext) -> dict:
-    """IS, FID, KID and precision/recall with our evaluator as the feature network (domain scores)."""
-    ctx.log("domain IS / FID / KID / precision-recall (evaluator features, torch-fidelity)")
+    """IS, FID, KID and precision/recall with our evaluator as the feature network (domain scores), and FID, KID
+    and precision/recall again in 14 px pixels (`pixels`)."""
+    ctx.log("domain IS / FID / KID / precision-recall (evaluator features and 14 px pixels, torch-fidelity)")
     s = ctx.samples
-    return fidelity_metrics(s.fake, s.real, extractor=EVALUATOR_EXTRACTOR,
-                            weights=Path(ctx.evaluator.meta["path"]), cuda=ctx.device.type == "cuda",
-                            seed=s.seed)
+    out = fidelity_metrics(s.fake, s.real, extractor=EVALUATOR_EXTRACTOR,
+                           weights=Path(ctx.evaluator.meta["path"]), cuda=ctx.device.type == "cuda", seed=s.seed)
+    return {**out, "pixels": pixel_metrics(s.fake, s.real, s.seed)}
 
 
 @step("inception", order=70)
