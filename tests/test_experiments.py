@@ -82,7 +82,7 @@ def test_recipes_side_by_side(split_data, evaluator_dir, tmp_path):
             varieties = [c["variety"] for c in said["per_class"]]
             assert run["variety"] == said["lowest_variety"] == min(varieties)
             assert run["variety_class"] == said["per_class"][varieties.index(min(varieties))]["class"]
-        for key in ("accuracy", "fid", "min_ratio", "variety"):
+        for key in ("accuracy", "fid", "pixel_fid", "min_ratio", "variety"):
             values = [run[key] for run in row["runs"]]
             assert (row[key]["min"], row[key]["max"]) == (min(values), max(values))
             assert row[key]["mean"] == pytest.approx(sum(values) / 2)

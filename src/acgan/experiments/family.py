@@ -38,7 +38,8 @@ def steps_for(cfg: TrainConfig, minutes: float, trial_steps: int = 20) -> tuple[
 
 
 def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
-    """check's per-class accuracy and diversity, and the domain FID / KID, of a run's samples."""
+    """check's per-class accuracy and diversity, and the domain FID / KID (and FID in 14 px pixels) of a run's
+    samples."""
     quality, found = check_run(run, evaluator, per_class, seed, extra_steps=("domain_metrics",))
     rows = quality["per_class"]
     return {"accuracy": quality["accuracy"], "variety": quality["lowest_variety"],
@@ -48,7 +49,8 @@ def judge(run: Path, evaluator, per_class: int, seed: int) -> dict:
             "weakest_class": min(rows, key=lambda r: r["diversity_ratio"])["class"],
             "mean_ms_ssim": statistics.fmean(r["ms_ssim"] for r in rows),
             "collapsed": quality["collapsed_classes"], "fid": found["domain_metrics"]["fid"],
-            "kid": found["domain_metrics"]["kid"], "per_class": rows}
+            "kid": found["domain_metrics"]["kid"], "pixel_fid": found["domain_metrics"]["pixels"]["fid"],
+            "per_class": rows}
 
 
 def _slug(label: str) -> str:
@@ -87,7 +89,7 @@ def compare_recipes(recipes: dict[str, TrainConfig], seeds: list[int], out: Path
                      "seconds_per_step": per_step, "runs": runs,
                      **{key: _spread([r[key] for r in runs]) for key in
                         ("accuracy", "variety", "min_ratio", "mean_ratio", "mean_ms_ssim", "fid", "kid",
-                         "train_seconds")},
+                         "pixel_fid", "train_seconds")},
                      "collapsed_classes": _spread([len(r["collapsed"]) for r in runs])})
     result = {"experiment": "recipes", "dataset": first.dataset, "arch": ", ".join(sorted({r["arch"] for r in rows})),
               "minutes": minutes, "seeds": seeds, "samples_per_class": per_class,
@@ -95,10 +97,11 @@ def compare_recipes(recipes: dict[str, TrainConfig], seeds: list[int], out: Path
     _plot_recipes(rows, out / "recipes.png")
     write_results(result, out, "recipes.png", html_table(
         ["recipe", "steps", "accuracy", "variety (weakest)", "min ratio", "mean ratio", "MS-SSIM", "FID", "KID",
-         "collapsed", "minutes"],
+         "FID (pixels)", "collapsed", "minutes"],
         [[r["recipe"], r["steps"], r["accuracy"]["mean"], r["variety"]["mean"], r["min_ratio"]["mean"],
           r["mean_ratio"]["mean"],
-          r["mean_ms_ssim"]["mean"], r["fid"]["mean"], r["kid"]["mean"], r["collapsed_classes"]["mean"],
+          r["mean_ms_ssim"]["mean"], r["fid"]["mean"], r["kid"]["mean"], r["pixel_fid"]["mean"],
+          r["collapsed_classes"]["mean"],
           r["train_seconds"]["mean"] / 60] for r in rows]))
     return result
 
