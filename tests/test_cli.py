@@ -90,6 +90,10 @@ def test_existing_out_and_resume_rules(folder_data, tmp_path):
     assert_user_error(run(["train", "--resume", str(out), "--arch", "paper-cifar"]), "only --steps and --device")
     assert_user_error(run(["train", "--resume", str(tmp_path / "nothing")]), "not an acgan run directory")
     assert run(["train", "--resume", str(out), "--steps", "4", "--quiet"]).exit_code == 0
+    before = tree_bytes(out)
+    assert_user_error(run(["train", *FOLDER, "--data-dir", str(tmp_path / "missing"), "--out", str(out), "--force"]),
+                      "does not exist")
+    assert tree_bytes(out) == before  # --force replaces a run only once the new one can start
     forced = run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out), "--force"])
     assert forced.exit_code == 0
     assert json.loads((out / "stats.jsonl").read_text().splitlines()[-1])["step"] == 2

@@ -68,17 +68,29 @@ class RunDir:
     def groups(self) -> list["RunDir"]:
         return [RunDir(self.path / d) for d in self.read().split["dirs"]]
 
-    def prepare(self, force: bool) -> None:
-        """Refuse to overwrite an existing folder unless `force`, and then only an acgan run or an empty folder."""
-        out = self.path
+    def _occupied(self) -> bool:
         # a folder holding only .lock is what a start that failed before writing anything left behind
-        if out.exists() and not (out.is_dir() and all(p.name == ".lock" for p in out.iterdir())):
+        out = self.path
+        return out.exists() and not (out.is_dir() and all(p.name == ".lock" for p in out.iterdir()))
+
+    def check_replaceable(self, force: bool) -> None:
+        """Refuse, touching nothing, what prepare() would refuse: an existing folder without `force`, and with it
+        anything but an acgan run or an empty folder."""
+        out = self.path
+        if self._occupied():
             if not force:
                 raise UserError(f"{out} already exists: pass --resume {out} to continue it, --force to replace it, "
                                 "or choose another --out")
             if not self.exists():
                 raise UserError(f"--force will only replace an acgan run directory, and {out} is not one: "
                                 "choose another --out")
+
+    def prepare(self, force: bool) -> None:
+        """An empty folder for a new run: check_replaceable(), then the old run (with `force`) deleted."""
+        out = self.path
+        self.check_unlocked()  # again: a process may have taken the folder since the caller's first check
+        self.check_replaceable(force)
+        if self._occupied():
             shutil.rmtree(out)
         self._made = not out.exists()
         out.mkdir(parents=True, exist_ok=True)

@@ -23,28 +23,37 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
     cfg.validate()
     run = RunDir(out)
     ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
-    if ctx.is_main:
-        run.check_unlocked()  # --force must not delete a run that a live process trains
-        run.prepare(force)
-        run.lock()
-    ctx.barrier()
     try:
-        trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
-        log = _logger(run, progress, ctx.is_main)
         if ctx.is_main:
+            run.check_unlocked()  # --force must not delete a run that a live process trains
+            run.check_replaceable(force)
+        # data and models before the folder is touched: a start that fails on them leaves an old run in place
+        trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
+        if ctx.is_main:
+            run.prepare(force)
+            run.lock()
+        ctx.barrier()
+        _start(trainer, run, progress)
+    finally:
+        run.unlock()
+        close_distributed()
+    return run.path
+
+
+def _start(trainer: Trainer, run: RunDir, progress: bool) -> None:
+    main = trainer.dist.is_main
+    try:
+        log = _logger(run, progress, main)
+        if main:
             run.write(RunRecord(trainer.config_as_run(), trainer.data_record))
             _open_tensorboard(run, trainer)
             trainer.save_grid(run)
         log(f"start: {trainer.summary()}")
         _run(trainer, run, log, progress)
     except BaseException:
-        if ctx.is_main:
+        if main:
             run.discard_unstarted()
         raise
-    finally:
-        run.unlock()
-        close_distributed()
-    return run.path
 
 
 def _open_tensorboard(run: RunDir, trainer: Trainer) -> None:
