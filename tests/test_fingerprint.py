@@ -36,8 +36,15 @@ UPDATE_TOLERANCE = 0.15  # |projections found - recorded| / |recorded|, on anoth
 
 
 def machine() -> str:
+    """The CPU kind, and its family and model numbers: EPYCs of two generations share a name and flags but not
+    every kernel's rounding, so bit-exact weights are compared only on the very model that recorded them."""
     from acgan.device import cpu_signature
-    return cpu_signature()
+    fields = {}
+    if Path("/proc/cpuinfo").is_file():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    return f"{cpu_signature()} family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
 
 
 def floats(module) -> dict:
