@@ -62,15 +62,15 @@ def test_pixel_domain_scores_match_first_principles():
     gen = torch.Generator().manual_seed(4)
     real = torch.rand(120, 1, 28, 28, generator=gen) * 2 - 1
     fake = (real[:100] * 0.6 + 0.3 * torch.randn(100, 1, 28, 28, generator=gen)).clamp(-1, 1)
-    got = pixel_metrics(fake, real, seed=0)
     f, r = pixel_features(fake).double(), pixel_features(real).double()
+    got = pixel_metrics(pixel_features(fake), pixel_features(real), seed=0)
     assert got["samples"] == 100 and got["real_samples"] == 120 and got["kid_subset_size"] == 100
     assert math.isclose(got["fid"], fid_from_features(f, r), rel_tol=1e-6)
 
     kernel = lambda a, b: (a @ b.T / a.shape[1] + 1) ** 3  # noqa: E731
     n = 100
     # KID draws its subsets with its own RNG: compare on sets where any subset of size n is the whole set
-    got_equal = pixel_metrics(fake, real[:n], seed=0)
+    got_equal = pixel_metrics(pixel_features(fake), pixel_features(real[:n]), seed=0)
     r_sub = r[:n]
     kxx, kyy, kxy = kernel(f, f), kernel(r_sub, r_sub), kernel(f, r_sub)
     mmd = ((kxx.sum() - kxx.diag().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diag().sum()) / (n * (n - 1))

@@ -11,6 +11,7 @@ from typing import Callable, Protocol
 import torch
 
 from ..data import ImageData
+from ..metrics.prdc import pixel_features
 from ..pixels import to_unit
 from ..rundir import RunDir
 
@@ -106,6 +107,12 @@ class EvalContext:
             ev = self.evaluator
             self.memo["features"] = (*ev.run(self.samples.fake), *ev.run(self.samples.real))
         return self.memo["features"]
+
+    def pixels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(fake, real) in 14 px pixels (metrics.prdc.pixel_features), computed once."""
+        if "pixels" not in self.memo:
+            self.memo["pixels"] = (pixel_features(self.samples.fake), pixel_features(self.samples.real))
+        return self.memo["pixels"]
 
 
 def take_per_class(images: torch.Tensor, labels: torch.Tensor, per_class: int, num_classes: int, seed: int):

@@ -92,18 +92,7 @@ class RunDir:
         self.check_replaceable(force)
         if self._occupied():
             shutil.rmtree(out)
-        self._made = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
-
-    def discard_unstarted(self) -> None:
-        """After a start that failed before config.json was written (no data, a bad option found late): take away
-        the lock file, and the folder itself if prepare() made it, so the same command can simply be run again."""
-        if self.exists():
-            return
-        self.unlock()
-        (self.path / ".lock").unlink(missing_ok=True)
-        if getattr(self, "_made", False) and self.path.is_dir() and not any(self.path.iterdir()):
-            self.path.rmdir()
 
     # --- one writer at a time ---
     def lock(self) -> None:

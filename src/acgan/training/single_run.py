@@ -33,27 +33,17 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
             run.prepare(force)
             run.lock()
         ctx.barrier()
-        _start(trainer, run, progress)
-    finally:
-        run.unlock()
-        close_distributed()
-    return run.path
-
-
-def _start(trainer: Trainer, run: RunDir, progress: bool) -> None:
-    main = trainer.dist.is_main
-    try:
-        log = _logger(run, progress, main)
-        if main:
+        log = _logger(run, progress, ctx.is_main)
+        if ctx.is_main:
             run.write(RunRecord(trainer.config_as_run(), trainer.data_record))
             _open_tensorboard(run, trainer)
             trainer.save_grid(run)
         log(f"start: {trainer.summary()}")
         _run(trainer, run, log, progress)
-    except BaseException:
-        if main:
-            run.discard_unstarted()
-        raise
+    finally:
+        run.unlock()
+        close_distributed()
+    return run.path
 
 
 def _open_tensorboard(run: RunDir, trainer: Trainer) -> None:

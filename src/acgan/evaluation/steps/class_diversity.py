@@ -74,7 +74,7 @@ def versus_real(ctx: EvalContext, rows: list[dict]) -> dict | None:
     train_u8, train_labels = take_per_class(train.images, train.labels, per_class, s.num_classes, s.seed)
     train_unit = to_unit(train_u8)
     real_feats = ctx.features()[3]
-    train_pix, fake_pix, real_pix = pixel_features(train_unit), pixel_features(s.fake), pixel_features(s.real)
+    train_pix, (fake_pix, real_pix) = pixel_features(train_unit), ctx.pixels()
     levels = {"evaluator": [], "pixels": []}
     train_feats = ctx.evaluator.run(train_unit)[1]
     for c, row in enumerate(rows):

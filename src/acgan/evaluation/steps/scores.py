@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from ...errors import UserError
 from ...io import file_sha256
-from ...metrics.prdc import PIXEL_SIZE, pixel_features
+from ...metrics.prdc import PIXEL_SIZE
 from ...pixels import to_uint8, to_unit
 from ..context import EvalContext, take_per_class
 from ..evaluator.extractor import EVALUATOR_EXTRACTOR, register_evaluator_extractor
@@ -60,15 +60,15 @@ def fidelity_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str, 
             "splits": 10, "kid_subset_size": min(1000, n), "prc_neighbourhood": 3, "seed": seed}
 
 
-def pixel_metrics(fake: torch.Tensor, real: torch.Tensor, seed: int = 0) -> dict:
-    """FID / KID / precision-recall of `fake` against `real` ([-1, 1] images) in 14 px pixels, the space the
-    variety figures use beside the evaluator's: torch-fidelity's formulas and settings on features no classifier
+def pixel_metrics(fake_pixels: torch.Tensor, real_pixels: torch.Tensor, seed: int = 0) -> dict:
+    """FID / KID / precision-recall of fake against real images given as 14 px pixels (pixel_features), the space
+    the variety figures use beside the evaluator's: torch-fidelity's formulas and settings on features no classifier
     shaped, so a model cannot look close to real data only because the evaluator ignores what it got wrong."""
     from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
     from torch_fidelity.metric_kid import kid_features_to_metric
     from torch_fidelity.metric_prc import prc_features_to_metric
 
-    f, r = pixel_features(fake.cpu()).double(), pixel_features(real.cpu()).double()
+    f, r = fake_pixels.cpu().double(), real_pixels.cpu().double()
     subset = min(1000, len(f), len(r))
     fid = fid_statistics_to_metric(fid_features_to_statistics(f), fid_features_to_statistics(r), verbose=False)
     kid = kid_features_to_metric(f, r, kid_subset_size=subset, rng_seed=seed, verbose=False)
@@ -87,7 +87,7 @@ def domain_metrics_step(ctx: EvalContext) -> dict:
     s = ctx.samples
     out = fidelity_metrics(s.fake, s.real, extractor=EVALUATOR_EXTRACTOR,
                            weights=Path(ctx.evaluator.meta["path"]), cuda=ctx.device.type == "cuda", seed=s.seed)
-    return {**out, "pixels": pixel_metrics(s.fake, s.real, s.seed)}
+    return {**out, "pixels": pixel_metrics(*ctx.pixels(), s.seed)}
 
 
 @step("inception", order=70)
