@@ -95,3 +95,30 @@ def test_pixel_measures_detect_a_dropped_half(two_classes):
         assert m[name]["detected"]["darkest half dropped"], (name, m[name])
         assert m[name]["by_cut"]["darkest half dropped"] < m[name]["baseline_mean"]
     assert not m["precision"]["detects_every_cut"]
+
+
+def test_real_generator_of_variety_spread_never_returns_the_levels_images(split_data):
+    """scripts/variety-spread.py's "real training images" must share no image with the real level's draw (else the
+    perfect generator's reading would be inflated) and must return images of the asked class."""
+    import runpy
+
+    from acgan.config import assemble
+    from acgan.data import load_data
+    from acgan.evaluation.context import take_per_class
+
+    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "variety-spread.py"))
+    data = {"dataset": "folder", "data_dir": str(split_data)}
+    train = load_data(assemble(None, data), None, split="train", progress=False)
+    level, level_labels = take_per_class(train.images, train.labels, 10, 3, seed=5)
+    sample = script["real_generator"](data, seed=5, per_class=10)
+    labels = torch.tensor([0, 1, 2] * 10)
+    images = sample(labels, None)
+    assert images.shape == (30, *train.images.shape[1:]) and -1 <= images.min() and images.max() <= 1
+    as_u8 = ((images + 1) * 127.5).round().to(torch.uint8)
+    taken = {x.numpy().tobytes() for x in level}
+    by_class = {x.numpy().tobytes(): int(y) for x, y in zip(train.images, train.labels)}
+    for x, y in zip(as_u8, labels):
+        key = x.numpy().tobytes()
+        assert key not in taken
+        assert by_class[key] == int(y)
+    assert len({x.numpy().tobytes() for x in as_u8}) == 30  # no image twice
