@@ -1,7 +1,9 @@
 """Training steps/s of several recipes (presets or YAML files) side by side in one process: each gets 5 warm-up
 steps, then 3 rounds of 30 timed steps, interleaved round by round so a noisy machine slows all alike; best round.
 
-Usage: python scripts/bench-recipes.py demo docs/results/family/tuning/G.yaml [...]"""
+Usage: python scripts/bench-recipes.py demo docs/results/family/tuning/G.yaml [...] [--set KEY=VALUE ...]
+A recipe may carry its own keys after colons (`cifar-cpu:g_class_bn=true`); each `--set` applies to every recipe
+(`--set dataset=folder --set data_dir=cifar10-jpeg.zip` for a copy of CIFAR-10 in a zip)."""
 import sys
 import time
 
@@ -10,10 +12,18 @@ from acgan.training.data import load_training_data
 from acgan.training.loop import Trainer
 
 
-def main(recipes):
+def main(args):
+    recipes, common = [], []
+    while args:
+        arg = args.pop(0)
+        if arg == "--set":
+            common.append(args.pop(0))
+        else:
+            recipes.append(arg)
     trainers = {}
     for recipe in recipes:
-        cfg = assemble(recipe, overrides=["monitor_every=0"])
+        name, *own = recipe.split(":")
+        cfg = assemble(name, overrides=["monitor_every=0", *common, *own])
         trainers[recipe] = Trainer(cfg, load_training_data(cfg), distributed=False)
         for _ in range(5):
             trainers[recipe].train_step()

@@ -146,3 +146,36 @@ def test_the_paper_imagenet_head_starts_unsaturated():
     assert abs(loss - math.log(10)) < 0.7, loss  # near chance, as a classifier that knows nothing should be
     _, d = build_models(TrainConfig(arch="paper-cifar"), 3, 32, 10)
     assert abs(d.heads.linear.weight.std().item() - 0.02) < 1e-3
+
+
+def test_class_bn_generator_conditions_every_batchnorm():
+    from acgan.models.blocks import ConditionalBatchNorm
+    g, _ = build_models(TrainConfig(g_class_bn=True, z_dim=16, g_width=8), 3, 32, 10)
+    assert sum(isinstance(m, ConditionalBatchNorm) for m in g.modules()) == 2
+    assert not any(type(m) in (nn.BatchNorm1d,) for m in g.modules())
+    with torch.no_grad():
+        g.fc.weight[:, 16:] = 0  # the input's class code now carries nothing: only the BatchNorms see the class
+        for m in g.modules():
+            if isinstance(m, ConditionalBatchNorm):
+                m.gain.weight.normal_(0, 0.5)
+    g.eval()
+    z = torch.randn(1, 16).repeat(2, 1)
+    a, b = g(z, torch.tensor([0, 7]))
+    assert a.shape == (3, 32, 32) and not torch.allclose(a, b, atol=1e-4)
+    with pytest.raises(UserError, match="g_class_bn is a dcgan-small key"):
+        TrainConfig(arch="resnet", g_class_bn=True).validate()
+
+
+def test_class_bn_trains_samples_and_resumes(tiny_cfg, tmp_path):
+    import dataclasses
+
+    import acgan
+    from acgan.training.single_run import train
+
+    from .conftest import assert_same_weights, straight_and_resumed
+    cfg = dataclasses.replace(tiny_cfg, g_class_bn=True, ema_decay=0.9, standing_stats=2, tensorboard=False)
+    G = acgan.load_generator(train(cfg, tmp_path / "run", progress=False))
+    x = G.sample(torch.tensor([0, 1, 2]))
+    assert x.shape == (3, 3, 16, 16) and torch.isfinite(x).all()
+    straight, resumed = straight_and_resumed(cfg, tmp_path / "resume", steps=6, cut=3)
+    assert_same_weights(straight, resumed, ("G", "G_ema", "D"))

@@ -91,14 +91,15 @@ def test_a_split_run_exports_as_one_generator(split_data, tmp_path):
     assert np.abs(got - exported.sample(labels, z=z).numpy()).max() <= 1e-4
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", [*sorted(ARCHS), "dcgan-small+g_class_bn"])
 def test_onnx_has_both_inputs_a_free_batch_and_the_same_images(arch, tmp_path):
     pytest.importorskip("onnxruntime", reason="the optional onnxruntime (make test installs it)")
     from acgan.config import TrainConfig
     from acgan.share.onnx import export_onnx
+    arch, _, flag = arch.partition("+")
     res = {"paper-cifar": 32, "paper-imagenet": 64, "biggan": 32}.get(arch, 16)
     model = dataclasses.asdict(TrainConfig(arch=arch, g_width=4, z_dim=16, embed_dim=8, attention_res=16,
-                                           hierarchical_z=arch == "biggan"))
+                                           hierarchical_z=arch == "biggan", g_class_bn=flag == "g_class_bn"))
     G = ExportedGenerator(acgan_export=1, class_names=["a", "b", "c"], z_dim=16, channels=3, resolution=res,
                           model=model, groups=None)
     torch.manual_seed(0)
