@@ -1,6 +1,7 @@
 """The `acgan` command group. Bad input: one line on stderr and exit status 2."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -15,7 +16,7 @@ PATH_ERRORS = {NotADirectoryError: "a part of this path is a file, not a folder"
 class _Group(click.Group):
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except UserError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
@@ -26,6 +27,15 @@ class _Group(click.Group):
         except Interrupted as e:  # SIGINT 130, SIGTERM 143, as the shell reports a signal's end
             click.echo(str(e), err=True)
             sys.exit(128 + e.signum)
+        from ..training import distributed
+        if distributed.CLOSED_A_GROUP:
+            # a torchrun worker whose command has finished and saved everything: leave without C++ static destructors,
+            # where gloo's threads, still alive after destroy_process_group, sometimes abort the process
+            # ("terminate called without an active exception") and torchrun reports the finished run as failed
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        return result
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
