@@ -11,6 +11,7 @@ samples per class against 500 real test images; the table gives, per seed, the l
 their mean.
 """
 import argparse
+import functools
 import json
 import tempfile
 
@@ -23,10 +24,16 @@ from acgan.data import load_data
 PER_CLASS = 500
 
 
+@functools.lru_cache(maxsize=2)
+def training_split(dataset: str, data_dir: str):
+    """Loaded once for every seed."""
+    return load_data(assemble(None, {"dataset": dataset, "data_dir": data_dir}), None, split="train", progress=False)
+
+
 def real_generator(data: dict, seed: int, per_class: int = PER_CLASS):
     """(labels, z) -> training images of each asked class, none of them in the real level's draw of `per_class`
     per class at `seed`."""
-    train = load_data(assemble(None, data), None, split="train", progress=False)
+    train = training_split(data["dataset"], data["data_dir"])
     gen = torch.Generator().manual_seed(seed)  # the same permutation as evaluation/context.py's take_per_class
     pools = []
     for c in range(len(train.class_names)):

@@ -175,12 +175,15 @@ class Generator(ModuleSampling, nn.Module):
     def num_classes(self) -> int:
         return self.cond.num_classes
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.fc_act(self.fc(self.cond(z, labels)))
-        h = h.view(-1, *self.start)
+    def start_map(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The first layer's output as a (channels, start, start) map, in the body's memory format."""
+        h = self.fc_act(self.fc(self.cond(z, labels))).view(-1, *self.start)
         if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
             h = h.contiguous(memory_format=torch.channels_last)
-        return self.body(h)
+        return h
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.body(self.start_map(z, labels))
 
 
 class Discriminator(nn.Module):

@@ -40,10 +40,7 @@ class ClassBNGenerator(Generator):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         e = self.class_embed(labels)
-        h = self.fc(self.cond(z, labels)).view(-1, *self.start)
-        if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
-            h = h.contiguous(memory_format=torch.channels_last)
-        h = torch.relu(self.bn_in(h, e))
+        h = torch.relu(self.bn_in(self.start_map(z, labels), e))
         h = torch.relu(self.bn_mid(self.body[0](h), e))
         return torch.tanh(self.body[1](h))
 

@@ -72,6 +72,9 @@ def init_distributed(device: torch.device, enabled: bool = True,
     return ctx, device
 
 
+CLOSED_A_GROUP = False  # set once this process has torn a process group down (the CLI then exits without destructors)
+
+
 def close_distributed() -> None:
     """Tear the process group down before the interpreter does: gloo's worker threads still alive at exit abort
     the process ("terminate called without an active exception") after the run has finished."""
@@ -79,9 +82,6 @@ def close_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
         CLOSED_A_GROUP = True
-
-
-CLOSED_A_GROUP = False  # set once this process has torn a process group down (the CLI then exits without destructors)
 
 
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
