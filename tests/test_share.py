@@ -129,6 +129,13 @@ def test_the_model_card(tiny_run, tmp_path, trained_evaluator):
     assert (out / "samples.png").is_file()
 
 
+def test_the_card_lists_only_keys_the_architecture_reads():
+    from acgan.share.card import applies
+    assert applies("g_class_bn", {"arch": "dcgan-small"}) and not applies("g_class_bn", {"arch": "biggan"})
+    assert applies("attention_res", {"arch": "biggan"}) and not applies("attention_res", {"arch": "resnet"})
+    assert applies("imle", {"arch": "resnet"}) and applies("lr_g", {"arch": "biggan"})
+
+
 def test_export_refuses_what_it_should_not_replace(tiny_run, tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")

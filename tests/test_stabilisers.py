@@ -224,3 +224,40 @@ def test_mode_seeking_pairs_labels_trains_and_resumes(tiny_cfg, tmp_path):
     assert all(r["mode_seeking_ratio"] > 0 for r in rows)
     with pytest.raises(acgan.errors.UserError, match="batch_size must be even"):
         dataclasses.replace(cfg, batch_size=7).validate()
+
+
+def test_nearest_real_term_by_hand():
+    from acgan.losses.nearest_real import nearest_real
+    gen = torch.Generator().manual_seed(0)
+    fake, real = torch.randn(5, 1, 4, 4, generator=gen), torch.randn(4, 1, 4, 4, generator=gen)
+    fake_labels, real_labels = torch.tensor([0, 1, 0, 1, 1]), torch.tensor([1, 0, 2, 1])  # class 2: no sample
+
+    def half(x):  # 2 x 2 means written out
+        return torch.stack([x[:, :, i:i + 2, j:j + 2].mean(dim=(2, 3)) for i in (0, 2) for j in (0, 2)], -1)
+
+    expected = []
+    for i in range(4):
+        same = [((half(real)[i] - half(fake)[j]) ** 2).mean() for j in range(5) if fake_labels[j] == real_labels[i]]
+        if same:
+            expected.append(min(same))
+    assert torch.allclose(nearest_real(fake, fake_labels, real, real_labels), torch.stack(expected).mean())
+    # only the nearest sample of each real image's class is pulled
+    fake.requires_grad_(True)
+    nearest_real(fake, fake_labels, real, real_labels).backward()
+    pulled = {int(j) for j in range(5) if fake.grad[j].abs().sum() > 0}
+    nearest = set()
+    for i in (0, 1, 3):
+        same = [j for j in range(5) if fake_labels[j] == real_labels[i]]
+        nearest.add(min(same, key=lambda j: float(((half(real)[i] - half(fake.detach())[j]) ** 2).mean())))
+    assert pulled == nearest
+    assert nearest_real(real, real_labels, real, real_labels) == 0  # every real image is its own nearest sample
+
+
+def test_imle_trains_and_resumes(tiny_cfg, tmp_path):
+    cfg = dataclasses.replace(tiny_cfg, imle=3.0, tensorboard=False)
+    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
+    assert_same_weights(a, b)
+    rows = RunDir(tmp_path / "straight").read_stats()
+    assert all(r["imle"] > 0 for r in rows)
+    with pytest.raises(acgan.errors.UserError, match="imle must be >= 0"):
+        dataclasses.replace(cfg, imle=-1.0).validate()

@@ -53,6 +53,7 @@ class TrainConfig:
     adversarial: str = "auto"       # source loss: bce (paper) | hinge | auto (the loss's own: acgan bce, others hinge)
     class_loss_weight: float = 1.0  # weight of L_C against L_S for both players
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
+    imle: float = 0.0               # weight of IMLE's term in G's loss: real images pull their nearest sample (0 = off)
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term in G's loss (0 = off; labels in pairs)
     # --- optimisation ---
     batch_size: int = 100           # images per step (paper: 100)
@@ -113,6 +114,7 @@ class TrainConfig:
         need(self.activation_noise >= 0, "activation_noise must be >= 0")
         need(0 < self.real_label <= 1, "real_label must be in (0, 1]")
         need(self.mode_seeking >= 0, "mode_seeking must be >= 0")
+        need(self.imle >= 0, "imle must be >= 0")
         need(not self.g_class_bn or self.arch == "dcgan-small",
              f"g_class_bn is a dcgan-small key (resnet and biggan condition their BatchNorms already), not {self.arch}")
         need(not self.mode_seeking or self.batch_size % 2 == 0,

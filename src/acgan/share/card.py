@@ -7,16 +7,16 @@ from ..rundir import RunRecord
 HUB_DATASETS = {"fashion-mnist": "fashion_mnist", "mnist": "mnist", "cifar10": "cifar10", "cifar100": "cifar100"}
 RECIPE_KEYS = ("arch", "loss", "adversarial", "class_loss_weight", "g_width", "d_width", "z_dim", "conditioning",
                "embed_dim", "attention_res", "hierarchical_z", "spectral_norm", "d_steps", "ema_decay",
-               "standing_stats", "diffaugment", "mode_seeking", "batch_size", "lr_g", "lr_d", "beta1", "beta2",
-               "lr_schedule", "precision", "seed")
+               "standing_stats", "diffaugment", "mode_seeking", "imle", "g_class_bn", "batch_size", "lr_g", "lr_d",
+               "beta1", "beta2", "lr_schedule", "precision", "seed")
 
 
-BIGGAN_ONLY = ("attention_res", "hierarchical_z")
+ONE_ARCH = {"attention_res": "biggan", "hierarchical_z": "biggan", "g_class_bn": "dcgan-small"}
 
 
 def applies(key: str, recipe: dict) -> bool:
     """Keys only one architecture reads stay out of other architectures' cards."""
-    return key not in BIGGAN_ONLY or recipe.get("arch") == "biggan"
+    return key not in ONE_ARCH or recipe.get("arch") == ONE_ARCH[key]
 
 
 def _value(v) -> str:

@@ -18,6 +18,7 @@ from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
 from ..losses.mode_seeking import mode_seeking
+from ..losses.nearest_real import nearest_real
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
@@ -71,7 +72,7 @@ class Trainer:
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
         self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys) + (
-            ("mode_seeking_ratio",) if cfg.mode_seeking else ())
+            ("mode_seeking_ratio",) if cfg.mode_seeking else ()) + (("imle",) if cfg.imle else ())
         self.local_batch = local_batch(cfg.batch_size, self.dist)
         if cfg.mode_seeking and self.local_batch % 2:
             raise UserError(f"mode_seeking needs an even batch per process, got {self.local_batch}: change batch_size")
@@ -196,7 +197,7 @@ class Trainer:
         if self.skip_nonfinite:
             self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
         self.opt_d.step()
-        return d, fake, y_fake, z
+        return d, fake, y_fake, z, x_real, y_real
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment_policy) if self.augment_policy else x
@@ -206,7 +207,7 @@ class Trainer:
         dev, n = self.device, self.cfg.d_steps
         self.rates.apply(self.step)
         for i in range(n):
-            d, fake, y_fake, z = self._d_step(n * self.step + i, keep_graph=i == n - 1)
+            d, fake, y_fake, z, x_real, y_real = self._d_step(n * self.step + i, keep_graph=i == n - 1)
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
@@ -215,6 +216,9 @@ class Trainer:
         if self.cfg.mode_seeking:
             term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
             g["loss"] = g["loss"] + self.cfg.mode_seeking * term
+        if self.cfg.imle:
+            g["imle"] = nearest_real(fake, y_fake, x_real, y_real)
+            g["loss"] = g["loss"] + self.cfg.imle * g["imle"]
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
         if self.skip_nonfinite:
