@@ -7,10 +7,12 @@ from torch import nn
 
 import acgan
 from acgan.config import TrainConfig
+from acgan.data import load_data
 from acgan.models import build_models
 from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
 from acgan.training.ema import EMA, standing_statistics
+from acgan.training.loop import Trainer
 from acgan.training.single_run import resume, train
 
 from .conftest import assert_same_weights, straight_and_resumed
@@ -259,5 +261,7 @@ def test_imle_trains_and_resumes(tiny_cfg, tmp_path):
     assert_same_weights(a, b)
     rows = RunDir(tmp_path / "straight").read_stats()
     assert all(r["imle"] > 0 for r in rows)
+    out = Trainer(dataclasses.replace(cfg, mode_seeking=1.0), load_data(cfg, 16)).train_step()
+    assert not any(v.requires_grad for v in out.values())  # a statistic must not hold on to the step's graph
     with pytest.raises(acgan.errors.UserError, match="imle must be >= 0"):
         dataclasses.replace(cfg, imle=-1.0).validate()

@@ -217,8 +217,8 @@ class Trainer:
             term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
             g["loss"] = g["loss"] + self.cfg.mode_seeking * term
         if self.cfg.imle:
-            g["imle"] = nearest_real(fake, y_fake, x_real, y_real)
-            g["loss"] = g["loss"] + self.cfg.imle * g["imle"]
+            term = nearest_real(fake, y_fake, x_real, y_real)
+            g["loss"], g["imle"] = g["loss"] + self.cfg.imle * term, term.detach()
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
         if self.skip_nonfinite:
