@@ -162,8 +162,12 @@ def test_class_bn_generator_conditions_every_batchnorm():
     z = torch.randn(1, 16).repeat(2, 1)
     a, b = g(z, torch.tensor([0, 7]))
     assert a.shape == (3, 32, 32) and not torch.allclose(a, b, atol=1e-4)
-    with pytest.raises(UserError, match="g_class_bn is a dcgan-small key"):
-        TrainConfig(arch="resnet", g_class_bn=True).validate()
+    # other architectures ignore the key, as dcgan-small ignores biggan's: `--arch resnet` over the demo preset trains
+    torch.manual_seed(0)
+    plain = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8).validate(), 3, 32, 10)[0]
+    torch.manual_seed(0)
+    keyed = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8, g_class_bn=True).validate(), 3, 32, 10)[0]
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), keyed.state_dict().values()))
 
 
 def test_class_bn_trains_samples_and_resumes(tiny_cfg, tmp_path):

@@ -265,3 +265,30 @@ def test_imle_trains_and_resumes(tiny_cfg, tmp_path):
     assert not any(v.requires_grad for v in out.values())  # a statistic must not hold on to the step's graph
     with pytest.raises(acgan.errors.UserError, match="imle must be >= 0"):
         dataclasses.replace(cfg, imle=-1.0).validate()
+
+
+def test_nearest_real_split_over_processes_matches_one_process():
+    """Over W slices of one batch, the processes' parts give, averaged as DDP averages gradients, the one-process
+    term's gradient, and each reports the one-process value."""
+    from acgan.losses.nearest_real import _rows, nearest_real, nearest_real_shared
+    gen = torch.Generator().manual_seed(0)
+    fake = torch.randn(12, 1, 4, 4, generator=gen, requires_grad=True)
+    real = torch.randn(12, 1, 4, 4, generator=gen)
+    fake_labels, real_labels = torch.randint(0, 3, (12,), generator=gen), torch.randint(0, 3, (12,), generator=gen)
+    one = nearest_real(fake, fake_labels, real, real_labels)
+    one.backward()
+    world, n = 3, 4
+    whole = [_rows(fake.detach(), 2), fake_labels, _rows(real, 2), real_labels]
+    averaged = torch.zeros_like(fake)
+    for rank in range(world):
+        rows = slice(rank * n, rank * n + n)
+
+        def gather(t):  # what all_gather of every process's slice returns: the whole tensor
+            return next(w for w in whole if w[rows].shape == t.shape and torch.equal(w[rows], t.detach()))
+
+        mine = fake.detach()[rows].clone().requires_grad_(True)
+        part, value = nearest_real_shared(mine, fake_labels[rows], real[rows], real_labels[rows], gather, rank, world)
+        part.backward()
+        averaged[rows] = mine.grad / world
+        assert torch.allclose(value, one.detach())
+    assert torch.allclose(averaged, fake.grad, atol=1e-7) and fake.grad.abs().sum() > 0

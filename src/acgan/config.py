@@ -34,7 +34,7 @@ class TrainConfig:
     z_dim: int = 100                # noise dimensions (paper: 100 + 10-d one-hot = 110)
     conditioning: str = "onehot"    # "onehot" (paper) or "embedding" (learned, concatenated with z)
     embed_dim: int = 50             # only for conditioning = "embedding"
-    g_class_bn: bool = False        # dcgan-small: G's BatchNorm gains and biases come from the class (SNGAN/BigGAN)
+    g_class_bn: bool = False        # dcgan-small: G's BatchNorm gains and biases from the class; others ignore it
     g_width: int = 64               # dcgan-small base channels of G
     d_width: int = 64               # dcgan-small base channels of D (resnet: 4 * d_width channels)
     resnet_d_blocks: int = 4        # resnet: D's residual blocks (the first two downsample)
@@ -115,8 +115,6 @@ class TrainConfig:
         need(0 < self.real_label <= 1, "real_label must be in (0, 1]")
         need(self.mode_seeking >= 0, "mode_seeking must be >= 0")
         need(self.imle >= 0, "imle must be >= 0")
-        need(not self.g_class_bn or self.arch == "dcgan-small",
-             f"g_class_bn is a dcgan-small key (resnet and biggan condition their BatchNorms already), not {self.arch}")
         need(not self.mode_seeking or self.batch_size % 2 == 0,
              f"mode_seeking pairs the batch's images: batch_size must be even, got {self.batch_size}")
         if self.resolution is not None:

@@ -127,7 +127,7 @@ def convert_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
             new = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
                                   child.track_running_stats)
             new.load_state_dict(child.state_dict())
-            setattr(module, name, new.to(child.weight.device))
+            setattr(module, name, new.to(device))
         else:
             convert_batchnorm(child, device)
     return module
@@ -143,6 +143,14 @@ def local_batch(batch_size: int, ctx: DistContext) -> int:
 def wrap(module: nn.Module, device: torch.device) -> nn.Module:
     ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+
+def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """Every process's `tensor` (same shape on all), concatenated along the first dimension in rank order; no
+    gradient flows back through it."""
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.detach().contiguous())
+    return torch.cat(parts)
 
 
 def average_(tensor: torch.Tensor, ctx: DistContext) -> torch.Tensor:

@@ -18,7 +18,7 @@ from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
 from ..losses.mode_seeking import mode_seeking
-from ..losses.nearest_real import nearest_real
+from ..losses.nearest_real import nearest_real, nearest_real_shared
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
@@ -28,7 +28,16 @@ from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
 from .batches import make_batches
 from .compile import try_compile
-from .distributed import PeerLost, average_, convert_batchnorm, init_distributed, is_peer_failure, local_batch, wrap
+from .distributed import (
+    PeerLost,
+    average_,
+    convert_batchnorm,
+    gather_rows,
+    init_distributed,
+    is_peer_failure,
+    local_batch,
+    wrap,
+)
 from .ema import EMA, standing_statistics
 from .monitor import CollapseMonitor
 from .noise import fixed_grid_inputs, training_inputs
@@ -199,6 +208,16 @@ class Trainer:
         self.opt_d.step()
         return d, fake, y_fake, z, x_real, y_real
 
+    def imle_term(self, fake, fake_labels, real, real_labels) -> tuple[torch.Tensor, torch.Tensor]:
+        """(IMLE's term for G's loss, its value); under torchrun nearest samples are sought in the global batch, so
+        that W processes compute what one process computes."""
+        if not self.dist.active:
+            term = nearest_real(fake, fake_labels, real, real_labels)
+            return term, term.detach()
+        part, value = nearest_real_shared(fake, fake_labels, real, real_labels, gather_rows, self.dist.rank,
+                                          self.dist.world)
+        return part, value
+
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment_policy) if self.augment_policy else x
 
@@ -217,8 +236,8 @@ class Trainer:
             term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
             g["loss"] = g["loss"] + self.cfg.mode_seeking * term
         if self.cfg.imle:
-            term = nearest_real(fake, y_fake, x_real, y_real)
-            g["loss"], g["imle"] = g["loss"] + self.cfg.imle * term, term.detach()
+            term, g["imle"] = self.imle_term(fake, y_fake, x_real, y_real)
+            g["loss"] = g["loss"] + self.cfg.imle * term
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
         if self.skip_nonfinite:
