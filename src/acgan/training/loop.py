@@ -214,9 +214,7 @@ class Trainer:
         if not self.dist.active:
             term = nearest_real(fake, fake_labels, real, real_labels)
             return term, term.detach()
-        part, value = nearest_real_shared(fake, fake_labels, real, real_labels, gather_rows, self.dist.rank,
-                                          self.dist.world)
-        return part, value
+        return nearest_real_shared(fake, fake_labels, real, real_labels, gather_rows, self.dist.rank, self.dist.world)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment_policy) if self.augment_policy else x
