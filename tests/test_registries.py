@@ -198,12 +198,19 @@ def test_train_help_lists_every_registered_choice_with_its_summary():
             assert f"{name}: {summary}" in " ".join(text.split()), name
 
 
-@pytest.mark.parametrize("name", ["demo", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet",
-                                  "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu", "cifar-cpu"])
+PRESETS = ["demo", "demo-long", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet",
+           "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu", "cifar-cpu"]
+
+
+def test_the_preset_list_below_is_every_preset():
+    """Written out, so that a preset that disappears fails; compared, so that a new one cannot go untested."""
+    from acgan.config import preset_names
+    assert sorted(PRESETS) == preset_names()
+
+
+@pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_builds_a_working_pair(name):
     """A preset's keys validate, and its G, D and loss build and take one step on 32 px RGB batches."""
-    from acgan.config import preset_names
-    assert name in preset_names()
     cfg = assemble(name, {"g_width": 4, "d_width": 4} if name in ("modern-64", "modern-128") else {})  # GPU widths
     res = cfg.resolution or (64 if cfg.arch == "paper-imagenet" else 32)
     loss = build_loss(cfg)
