@@ -49,6 +49,6 @@ def nearest_real_shared(fake: torch.Tensor, fake_labels: torch.Tensor, real: tor
     found = torch.isfinite(nearest)
     start = rank * len(f)
     mine = found & (index >= start) & (index < start + len(f))
-    pairs = _distances(real_all[mine], f).gather(1, (index[mine] - start)[:, None])
+    pairs = (real_all[mine] - f[index[mine] - start]).square().mean(1)
     part = pairs.sum() * world / found.sum().clamp(min=1)
     return part, torch.nan_to_num(nearest[found].mean())
