@@ -122,3 +122,27 @@ def test_real_generator_of_variety_spread_never_returns_the_levels_images(split_
         assert key not in taken
         assert by_class[key] == int(y)
     assert len({x.numpy().tobytes() for x in as_u8}) == 30  # no image twice
+
+
+def test_pixel_spread_radius_sees_tight_groups_that_the_mean_distance_misses():
+    """scripts/pixel-spread.py: the k-NN radius is each row's k-th nearest other row (checked by brute force), and a
+    set made of tight groups (each image four times, barely moved) keeps the mean pairwise distance of a set of
+    distinct images while its radius collapses; that is what lowers recall."""
+    import runpy
+
+    from acgan.metrics.prdc import pixel_features
+
+    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "pixel-spread.py"))
+    gen = torch.Generator().manual_seed(0)
+    distinct = torch.rand(200, 1, 28, 28, generator=gen) * 2 - 1
+    groups = distinct[:50].repeat_interleave(4, 0) + 0.01 * torch.randn(200, 1, 28, 28, generator=gen)
+    test = torch.rand(100, 1, 28, 28, generator=gen) * 2 - 1
+
+    f = pixel_features(distinct)
+    brute = [sorted(float((f[i] - f[j]).norm()) for j in range(len(f)) if j != i)[script["K"] - 1]
+             for i in range(len(f))]
+    a = script["spread"](distinct, test)
+    assert abs(a["median k-NN radius"] - float(torch.tensor(brute).median())) < 1e-4
+    b = script["spread"](groups, test)
+    assert abs(b["mean pair distance"] - a["mean pair distance"]) < 0.05 * a["mean pair distance"]
+    assert b["median k-NN radius"] < 0.5 * a["median k-NN radius"]
