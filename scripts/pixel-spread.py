@@ -24,7 +24,7 @@ import acgan
 from acgan.data import load_data
 from acgan.evaluation.context import take_per_class
 from acgan.evaluation.steps.class_diversity import PR_K as K
-from acgan.metrics.prdc import pixel_features
+from acgan.metrics.prdc import knn_radii, pixel_features
 from acgan.pixels import to_unit
 from acgan.rundir import RunDir
 
@@ -38,10 +38,8 @@ def per_image(x: torch.Tensor) -> dict:
 
 def spread(x: torch.Tensor, test: torch.Tensor) -> dict:
     f, t = pixel_features(x), pixel_features(test)
-    d = torch.cdist(f, f)
-    off = ~torch.eye(len(f), dtype=torch.bool)
-    return {"mean pair distance": d[off].mean().item(),
-            "median k-NN radius": d.kthvalue(K + 1, dim=1).values.median().item(),  # +1: itself at 0
+    return {"mean pair distance": torch.pdist(f).mean().item(),
+            "median k-NN radius": knn_radii(f, K).median().item(),
             "test to nearest, median": torch.cdist(t, f).min(1).values.median().item()}
 
 
@@ -56,14 +54,14 @@ def main():
     run = RunDir(a.run)
     record = run.read()
     cfg = run.train_config(record)
-    splits = {s: load_data(cfg, record.data["resolution"], split=s, progress=False) for s in ("train", "test")}
-    names = splits["train"].class_names
+    draws, names = {}, None
+    for split in ("train", "test"):
+        data = load_data(cfg, record.data["resolution"], split=split, progress=False)
+        names = data.class_names
+        draws[split] = take_per_class(data.images, data.labels, a.per_class, len(names), a.seed)
     for name in a.classes:
         c = names.index(name) if name in names else int(name)
-        real = {}
-        for s, data in splits.items():
-            images, labels = take_per_class(data.images, data.labels, a.per_class, len(names), a.seed)
-            real[s] = to_unit(images[labels == c])
+        real = {split: to_unit(images[labels == c]) for split, (images, labels) in draws.items()}
         torch.manual_seed(a.seed)
         with torch.no_grad():
             fake = G.sample(torch.full((a.per_class,), c)).float()
