@@ -148,6 +148,27 @@ def test_the_paper_imagenet_head_starts_unsaturated():
     assert abs(d.heads.linear.weight.std().item() - 0.02) < 1e-3
 
 
+@pytest.mark.parametrize("arch,res,kept", [("dcgan-small", 28, 1), ("paper-cifar", 32, 5)])
+def test_d_batchnorm_off_makes_each_image_judged_alone(arch, res, kept):
+    def d_of(flag):
+        torch.manual_seed(0)
+        return build_models(TrainConfig(arch=arch, d_batchnorm=flag, d_dropout=0.0).validate(), 1, res, 10)[1].train()
+
+    with_bn, without = d_of(True), d_of(False)
+    assert [sum(isinstance(m, nn.BatchNorm2d) for m in d.modules()) for d in (with_bn, without)] == [kept, 0]
+    x, others = torch.randn(4, 1, res, res), torch.randn(4, 1, res, res)
+    with torch.no_grad():
+        for d, batch_matters in ((with_bn, True), (without, False)):
+            alone, in_company = d(x)[0][:2], d(torch.cat([x[:2], others]))[0][:2]
+            # in training D normalises by the batch's own statistics: the same image scores differently beside others
+            assert torch.allclose(alone, in_company, atol=1e-5) != batch_matters
+    torch.manual_seed(0)
+    plain = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8).validate(), 3, 32, 10)[1]
+    torch.manual_seed(0)
+    keyed = build_models(TrainConfig(arch="resnet", g_width=8, d_width=8, d_batchnorm=False).validate(), 3, 32, 10)[1]
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), keyed.state_dict().values()))
+
+
 def test_class_bn_generator_conditions_every_batchnorm():
     from acgan.models.blocks import ConditionalBatchNorm
     g, _ = build_models(TrainConfig(g_class_bn=True, z_dim=16, g_width=8), 3, 32, 10)

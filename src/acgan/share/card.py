@@ -6,17 +6,18 @@ from ..rundir import RunRecord
 
 HUB_DATASETS = {"fashion-mnist": "fashion_mnist", "mnist": "mnist", "cifar10": "cifar10", "cifar100": "cifar100"}
 RECIPE_KEYS = ("arch", "loss", "adversarial", "class_loss_weight", "g_width", "d_width", "z_dim", "conditioning",
-               "embed_dim", "attention_res", "hierarchical_z", "spectral_norm", "d_steps", "ema_decay",
+               "embed_dim", "attention_res", "hierarchical_z", "spectral_norm", "d_batchnorm", "d_steps", "ema_decay",
                "standing_stats", "diffaugment", "mode_seeking", "imle", "g_class_bn", "batch_size", "lr_g", "lr_d",
                "beta1", "beta2", "lr_schedule", "precision", "seed")
 
 
-ONE_ARCH = {"attention_res": "biggan", "hierarchical_z": "biggan", "g_class_bn": "dcgan-small"}
+ONE_ARCH = {"attention_res": ("biggan",), "hierarchical_z": ("biggan",), "g_class_bn": ("dcgan-small",),
+            "d_batchnorm": ("dcgan-small", "paper-cifar", "paper-imagenet")}
 
 
 def applies(key: str, recipe: dict) -> bool:
-    """Keys only one architecture reads stay out of other architectures' cards."""
-    return key not in ONE_ARCH or recipe.get("arch") == ONE_ARCH[key]
+    """Keys only some architectures read stay out of other architectures' cards."""
+    return key not in ONE_ARCH or recipe.get("arch") in ONE_ARCH[key]
 
 
 def _value(v) -> str:
