@@ -43,7 +43,7 @@ class TrainConfig:
     d_dropout: float = 0.5          # dropout after each D conv (paper: 0.5)
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
-    d_batchnorm: bool = True        # dcgan-small's and the paper's D: BatchNorm after the first conv (off: SNGAN's D)
+    d_batchnorm: bool = True        # dcgan-small's and the paper's D: BN after every conv but the first (off: SNGAN's)
     diffaugment: str = ""           # DiffAugment policies for both players' D passes: color,translation,cutout
     d_steps: int = 1                # D updates per G update (each on its own real batch)
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
