@@ -117,4 +117,5 @@ register(ArchSpec(
     lambda cfg, cond, c, r: BigGANGenerator(cond.num_classes, cfg.z_dim, c, r, cfg.g_width, cfg.embed_dim,
                                             cfg.attention_res, cfg.hierarchical_z),
     lambda cfg, c, r, k: biggan_discriminator(c, r, k, cfg.d_width, cfg.attention_res),
-    default_resolution=default_resolution, divisor=32, resolutions=RESOLUTIONS))
+    default_resolution=default_resolution, divisor=32, resolutions=RESOLUTIONS,
+    reads=("attention_res", "hierarchical_z")))

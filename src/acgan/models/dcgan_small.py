@@ -62,4 +62,5 @@ register(ArchSpec(
     lambda cfg, cond, c, r: dcgan_small_generator(cond, cfg.z_dim, c, r, cfg.g_width, cfg.g_class_bn),
     lambda cfg, c, r, k: dcgan_small_discriminator(c, r, k, cfg.d_width, cfg.d_dropout, cfg.activation_noise,
                                                    cfg.d_batchnorm),
-    default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4))
+    default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4,
+    reads=("g_class_bn", "d_batchnorm")))

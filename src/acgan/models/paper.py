@@ -52,7 +52,8 @@ def _paper_d(cfg, channels: int, resolution: int, num_classes: int) -> Discrimin
 
 register(ArchSpec("paper-cifar", "the paper's CIFAR-10 pair, 32 px",
                   lambda cfg, cond, c, r: paper_cifar_generator(cond, cfg.z_dim, c, r), _paper_d,
-                  default_resolution=lambda native: 32, divisor=8))
+                  default_resolution=lambda native: 32, divisor=8, reads=("d_batchnorm",)))
 register(ArchSpec("paper-imagenet", "the paper's ImageNet pair, 128 px (or 64)",
                   lambda cfg, cond, c, r: paper_imagenet_generator(cond, cfg.z_dim, c, r), _paper_d,
-                  default_resolution=lambda native: 128 if native >= 128 else 64, divisor=16, fan_in_head=True))
+                  default_resolution=lambda native: 128 if native >= 128 else 64, divisor=16, fan_in_head=True,
+                  reads=("d_batchnorm",)))

@@ -22,6 +22,8 @@ class ArchSpec:
     # D's last Linear drawn with std 1/sqrt(fan in) instead of init_std: for a head on tens of thousands of
     # features, where N(0, 0.02) starts the logits saturated (paper-imagenet)
     fan_in_head: bool = False
+    reads: tuple = ()                               # config keys only some architectures read (model cards show
+                                                    # a key only for an architecture that names it here)
 
     def check_resolution(self, resolution: int) -> None:
         if self.resolutions and resolution not in self.resolutions:

@@ -48,4 +48,4 @@ register(ArchSpec(
     "resnet", "SNGAN/BigGAN-style residual pair with conditional BatchNorm, 28-32 px (width: g_width, d_width)",
     lambda cfg, cond, c, r: ResNetGenerator(cond.num_classes, cfg.z_dim, c, r, cfg.g_width, cfg.embed_dim),
     lambda cfg, c, r, k: resnet_discriminator(c, r, k, cfg.d_width, cfg.resnet_d_blocks),
-    default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4))
+    default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4, reads=("resnet_d_blocks",)))

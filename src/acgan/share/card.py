@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..evaluation.outputs.report import variety_cell
+from ..models import ARCHS
 from ..rundir import RunRecord
 
 HUB_DATASETS = {"fashion-mnist": "fashion_mnist", "mnist": "mnist", "cifar10": "cifar10", "cifar100": "cifar100"}
@@ -11,13 +12,11 @@ RECIPE_KEYS = ("arch", "loss", "adversarial", "class_loss_weight", "g_width", "d
                "beta1", "beta2", "lr_schedule", "precision", "seed")
 
 
-ONE_ARCH = {"attention_res": ("biggan",), "hierarchical_z": ("biggan",), "g_class_bn": ("dcgan-small",),
-            "d_batchnorm": ("dcgan-small", "paper-cifar", "paper-imagenet")}
-
-
 def applies(key: str, recipe: dict) -> bool:
-    """Keys only some architectures read stay out of other architectures' cards."""
-    return key not in ONE_ARCH or recipe.get("arch") in ONE_ARCH[key]
+    """Keys only some architectures read (their ArchSpec's `reads`) stay out of other architectures' cards."""
+    own = {k for spec in ARCHS.values() for k in spec.reads}
+    spec = ARCHS.get(recipe.get("arch"))
+    return key not in own or (spec is not None and key in spec.reads)
 
 
 def _value(v) -> str:
