@@ -110,6 +110,14 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     assert res.exit_code == 0, res.output
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["discriminability"]["resolutions"] == [4, 8, 16, 32]
+    # the closing line leads with the validated verdicts, read back from metrics.json
+    cd = m["class_diversity"]
+    weakest = min(cd["per_class"], key=lambda r: r["variety"])
+    assert weakest["variety"] == cd["lowest_variety"]
+    line = res.output.strip().splitlines()[-1]
+    assert f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data's variety" in line
+    assert f"collapsed classes: {', '.join(cd['collapsed_classes']) or 'none'}" in line
+    assert f"domain FID {m['domain_metrics']['fid']:.2f}" in line and line.endswith("metrics.json")
     assert len(m["diversity"]["generated"]) == 3 and m["diversity"]["pairs_per_class"] == 6
     assert m["domain_metrics"]["network"] == "acgan-evaluator" and m["domain_metrics"]["weights_sha256"]
     pixels = m["domain_metrics"]["pixels"]  # the same scores without a network (values: test_scores.py)
