@@ -138,6 +138,7 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
         assert section in page
     assert page.count("data:image/png;base64,") >= 10 and "missing)" not in page
     assert "14 px pixels (domain)" in page
+    assert f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data" in page.split("Per class")[0]
 
 
 def test_evaluate_errors(tmp_path):

@@ -9,6 +9,7 @@ import click
 from ..errors import UserError
 from ..evaluation.context import EvalOptions
 from ..evaluation.evaluator import EVALUATOR_EPOCHS
+from ..evaluation.verdict import verdict
 from .app import echo_err, main
 
 D = EvalOptions()  # the defaults, stated once in the dataclass
@@ -108,25 +109,7 @@ def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
     else:
         raise UserError(f"{run_dir} is not an acgan run directory (no config.json): pass a run's --out folder, or for "
                         "a folder of samples name the data they imitate with --dataset (and --data-dir)")
-    click.echo(f"{summary(metrics)}; wrote {Path(run_dir) / 'metrics.json'}")
-
-
-def summary(metrics: dict) -> str:
-    """The verdicts a person reads first: accuracy, the weakest class's variety against real data's (the validated
-    measure), the collapsed classes, the domain FID; then the paper's MS-SSIM statistic."""
-    res = str(metrics["model_resolution"])
-    parts = [f"accuracy of samples {metrics['discriminability']['generated'][res]['accuracy']:.4f} "
-             f"(real {metrics['discriminability']['real'][res]['accuracy']:.4f})"]
-    classes = metrics.get("class_diversity")
-    if classes:
-        if classes.get("lowest_variety") is not None:
-            weakest = min(classes["per_class"], key=lambda r: r["variety"])
-            parts.append(f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data's variety")
-        parts.append(f"collapsed classes: {', '.join(classes['collapsed_classes']) or 'none'}")
-    if metrics.get("domain_metrics"):
-        parts.append(f"domain FID {metrics['domain_metrics']['fid']:.2f}")
-    parts.append(f"classes below the MS-SSIM threshold {metrics['diversity']['fraction_classes_below_threshold']:.0%}")
-    return "; ".join(parts)
+    click.echo(f"{verdict(metrics)}; wrote {Path(run_dir) / 'metrics.json'}")
 
 
 @main.command()

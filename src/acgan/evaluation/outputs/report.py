@@ -8,6 +8,7 @@ from pathlib import Path
 from ...errors import UserError
 from ...io import atomic_write_text
 from ...rundir import RunDir
+from ..verdict import verdict
 from .html import Raw, html_image, html_page, html_table, html_thumb
 
 
@@ -29,6 +30,7 @@ def build_report(run_dir: Path) -> str:
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
+             f"<p><b>Verdict</b>: {html.escape(verdict(m))}.</p>",
              _per_class(m, run),
              "<h2>Samples</h2>", html_image(run.figure("samples"), "one class per row, the same z down each column"),
              html_image(run.figure("class_as_style"), "one z per row, one class per column (class as style switch)"),
