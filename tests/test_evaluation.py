@@ -13,6 +13,7 @@ from acgan.evaluation.steps.diversity import diversity
 from acgan.evaluation.steps.joint import joint, pearson
 from acgan.evaluation.steps.overfitting import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
 from acgan.evaluation.sweep import accuracy_sweep, default_resolutions, resize_roundtrip
+from acgan.evaluation.verdict import verdict
 from acgan.metrics import class_ms_ssim, ms_ssim, random_pairs
 
 from .conftest import write_folder_dataset
@@ -139,6 +140,22 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     assert page.count("data:image/png;base64,") >= 10 and "missing)" not in page
     assert "14 px pixels (domain)" in page
     assert f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data" in page.split("Per class")[0]
+
+
+def test_verdict_names_the_weakest_class_and_leaves_out_what_was_not_measured():
+    rows = [{"class": "cat", "variety": 0.81}, {"class": "dog", "variety": 0.64}]
+    m = {"model_resolution": 32, "discriminability": {"generated": {"32": {"accuracy": 0.5}},
+                                                      "real": {"32": {"accuracy": 0.75}}},
+         "diversity": {"fraction_classes_below_threshold": 0.5},
+         "class_diversity": {"per_class": rows, "lowest_variety": 0.64, "collapsed_classes": ["dog"]},
+         "domain_metrics": {"fid": 12.345}}
+    assert verdict(m) == ("accuracy of samples 0.5000 (real 0.7500); weakest class dog keeps 0.64 of real data's "
+                          "variety; collapsed classes: dog; domain FID 12.35; classes below the MS-SSIM threshold 50%")
+    m["class_diversity"]["lowest_variety"] = None  # no real level to divide by: no variety figure
+    m["class_diversity"]["collapsed_classes"] = []
+    del m["domain_metrics"]
+    assert verdict(m) == ("accuracy of samples 0.5000 (real 0.7500); collapsed classes: none; "
+                          "classes below the MS-SSIM threshold 50%")
 
 
 def test_evaluate_errors(tmp_path):
