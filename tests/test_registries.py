@@ -105,6 +105,14 @@ def test_resolution_rule_comes_from_the_spec():
     assert ARCHS["dcgan-small"].default_resolution(30) == 32
 
 
+def test_a_resolution_the_architecture_cannot_take_is_refused_before_any_data_is_read(tmp_path):
+    # the data folder does not exist: were the data read first, that would be the error
+    cfg = TrainConfig(dataset="folder", data_dir=str(tmp_path / "absent"), arch="dcgan-small", resolution=17)
+    with pytest.raises(UserError, match="dcgan-small needs a resolution divisible by 4, got 17"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_trainer_is_a_step_engine_without_a_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = load_data(TrainConfig(dataset="folder", data_dir=str(_folder(tmp_path / "d"))), 16)

@@ -121,6 +121,7 @@ class TrainConfig:
         if self.resolution is not None:
             need(isinstance(self.resolution, int) and self.resolution >= 8,
                  f"resolution must be an integer >= 8, got {self.resolution!r}")
+            ARCHS[self.arch].check_resolution(self.resolution)  # before any image is decoded at it
         return self
 
     def to_dict(self) -> dict:
