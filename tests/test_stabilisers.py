@@ -30,6 +30,15 @@ def test_ema_ramp_and_update_by_hand():
     assert not ema.model.weight.requires_grad
 
 
+def test_ema_decay_above_the_ramp_changes_nothing_before_step_8991():
+    # docs/training.md: in runs shorter than 8,991 steps (demo, cifar-cpu) the ramp alone sets the average, so any
+    # decay of 0.999 or more gives the same betas; the cap bites from the step where (1 + t) / (10 + t) passes it.
+    live = nn.Linear(2, 1)
+    preset, longer = EMA(live, decay=0.999), EMA(live, decay=0.9995)
+    assert all(preset.beta(t) == longer.beta(t) == (1 + t) / (10 + t) for t in range(8991))
+    assert preset.beta(8991) == 0.999 < longer.beta(8991)
+
+
 def test_ema_in_training_sampling_and_resume(tiny_cfg, tmp_path):
     cfg = dataclasses.replace(tiny_cfg, ema_decay=0.999, tensorboard=False)
     a, b = straight_and_resumed(cfg, tmp_path, steps=8, cut=4)
