@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The CUDA path end to end, in at most 8 minutes on one GPU, with one JSON summary: `acgan bench --device cuda`;
-# modern-cifar and modern-64 trained for about 100 s each (images/s, precision, memory); bf16 autocast (the presets'
-# precision: auto); torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
+# The CUDA path end to end, in at most 9 minutes on one GPU, with one JSON summary: `acgan bench --device cuda`;
+# modern-cifar and modern-64 trained for about 100 s each (images/s, precision, peak memory); bf16 autocast (the
+# presets' precision: auto); torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
 # WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank process group, an all-reduce, the
-# global BatchNorm); sample, check and evaluate on CUDA. The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
+# global BatchNorm); sample, check and evaluate on CUDA. With real data (DATA_ZIP) it also trains cifar-cpu whole on
+# the GPU and evaluates it as on a CPU, so its quality can be set beside the CPU's readings (docs/results/family.md).
+# The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
 #
 # usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
-#        synthetic class folders written here; default OUT: gpu-check/)
-#        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
+#        synthetic class folders written here and no quality run; default OUT: gpu-check/)
+#        GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips the quality run,
+#        GPU_CHECK_QUALITY_STEPS shortens it
+#        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_QUALITY_STEPS=20 \
+#            GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
 #            scripts/gpu-check.sh   runs the same steps briefly, on small models, on a CPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +20,7 @@ DATA=${1:-}
 OUT=${2:-gpu-check}
 DEV=${GPU_CHECK_DEVICE:-cuda}
 SECONDS_EACH=${GPU_CHECK_SECONDS:-100}
+QUALITY=${GPU_CHECK_QUALITY:-1}
 SETS=(); for kv in ${GPU_CHECK_SET:-}; do SETS+=(--set "$kv"); done  # config overrides for the two presets
 PY=${PYTHON:-.venv/bin/python}
 ACGAN="$PY -m acgan.cli"
@@ -35,6 +41,7 @@ step() {  # step NAME TIMEOUT COMMAND...: run it, keep its output, record its st
 rm -f "$OUT/steps.jsonl"
 
 if [ ! -e "$DATA" ]; then  # no data given: ten classes of smooth random images
+  QUALITY=0
   log "no data ${DATA:+at $DATA }: writing synthetic class folders to $OUT/synthetic"
   DATA="$OUT/synthetic"
   $PY - "$DATA" <<'PY'
@@ -60,14 +67,14 @@ step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench
 for preset in modern-cifar modern-64; do
   res=32; [ $preset = modern-64 ] && res=64
   # steps for SECONDS_EACH seconds, from 10 timed steps
-  steps=$($PY - "$preset" "$DATA" "$res" "$DEV" "$SECONDS_EACH" ${GPU_CHECK_SET:-} <<'PY'
-import sys, time, torch
+  steps=$($PY - "$preset" "$DATA" "$res" "$DEV" "$SECONDS_EACH" "$OUT/probe-$preset.json" ${GPU_CHECK_SET:-} <<'PY'
+import json, sys, time, torch
 from acgan.config import assemble
 from acgan.training.data import load_training_data
 from acgan.training.loop import Trainer
 preset, data, res, dev, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 cfg = assemble(preset, {"dataset": "folder", "data_dir": data, "resolution": res, "device": dev, "monitor_every": 0},
-               overrides=sys.argv[6:])
+               overrides=sys.argv[7:])
 t = Trainer(cfg, load_training_data(cfg, log=lambda m: None))
 for _ in range(3):
     t.train_step()
@@ -76,7 +83,11 @@ start = time.perf_counter()
 for _ in range(10):
     t.train_step()
 torch.cuda.synchronize() if dev == "cuda" else None
-print(max(20, int(seconds / ((time.perf_counter() - start) / 10))))
+step_s = (time.perf_counter() - start) / 10
+peak = torch.cuda.max_memory_allocated() / 2 ** 20 if dev == "cuda" else None
+with open(sys.argv[6], "w") as f:  # the probe's own reading: one step's seconds and the memory a step takes
+    json.dump({"step_s": step_s, "batch_size": cfg.batch_size, "peak_memory_mb": peak}, f)
+print(max(20, int(seconds / step_s)))
 PY
 )
   steps=${steps:-50}
@@ -84,6 +95,12 @@ PY
       --device "$DEV" --steps "$steps" --out "$OUT/run-$preset" --force --quiet \
       --set sample_every=100000 --set checkpoint_every=100000 --set monitor_every=0 --set log_every=10 "${SETS[@]}"
 done
+
+# cifar-cpu as on a CPU (fp32, its own steps), before the steps that compile: its checkpoint can be evaluated
+# anywhere, beside the CPU's readings
+[ "$QUALITY" = 1 ] && step quality-train 300 $ACGAN train --preset cifar-cpu --dataset folder --data-dir "$DATA" \
+    --device "$DEV" --out "$OUT/quality-cifar-cpu" --force --quiet \
+    ${GPU_CHECK_QUALITY_STEPS:+--steps $GPU_CHECK_QUALITY_STEPS} "${SETS[@]}"
 
 step compile 180 $ACGAN train --preset demo --dataset folder --data-dir "$DATA" --resolution 32 --device "$DEV" \
     --steps 60 --out "$OUT/run-compile" --force --quiet --set compile=true --set monitor_every=0
@@ -109,6 +126,9 @@ step check 180 $ACGAN check "$OUT/run-modern-cifar" --per-class 50 --device "$DE
 step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-class 50 --real-per-class 50 \
     --pairs 20 --inception off
 
+# the default evaluation (500 samples a class, every measure), seed 0, on the GPU
+[ "$QUALITY" = 1 ] && step quality-evaluate 240 $ACGAN evaluate "$OUT/quality-cifar-cpu" --device "$DEV" --seed 0
+
 $PY - "$OUT" <<'PY' > "$OUT/summary.json"
 import json, sys
 from pathlib import Path
@@ -119,7 +139,7 @@ summary["env"] = json.loads(env.read_text()) if env.is_file() and env.read_text(
 if (out / "bench.json").is_file():
     b = json.loads((out / "bench.json").read_text())
     summary["bench"] = {"train": b["train"], "ms_ssim": b["ms_ssim"], "features": b["features"]}
-for run in sorted(out.glob("run-*")):
+for run in [p for p in sorted(out.glob("run-*")) + sorted(out.glob("quality-*")) if p.is_dir()]:
     stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()] \
         if (run / "stats.jsonl").is_file() else []
     logs = (run / "log.txt").read_text() if (run / "log.txt").is_file() else ""
@@ -127,6 +147,18 @@ for run in sorted(out.glob("run-*")):
     late = stats[len(stats) // 2:]
     summary[run.name] = {"steps": stats[-1]["step"] if stats else 0, "summary": start,
                          "images_per_s": sum(r["images_per_s"] for r in late) / len(late) if late else None}
+    probe = out / f"probe-{run.name.removeprefix('run-')}.json"
+    if probe.is_file():
+        summary[run.name]["probe"] = json.loads(probe.read_text())
+quality = out / "quality-cifar-cpu" / "metrics.json"
+if quality.is_file():
+    m = json.loads(quality.read_text())
+    cd = m["class_diversity"]
+    variety = {row["class"]: row["variety"] for row in cd["per_class"]}
+    summary.setdefault("quality-cifar-cpu", {}).update({
+        "step": m["step"], "accuracy": m["discriminability"]["generated"][str(m["model_resolution"])]["accuracy"],
+        "lowest_variety": cd["lowest_variety"], "class_mean_variety": sum(variety.values()) / len(variety),
+        "collapsed": cd["collapsed_classes"], "domain_fid": m["domain_metrics"]["fid"], "variety": variety})
 print(json.dumps(summary, indent=1))
 PY
 log "wrote $OUT/summary.json"
