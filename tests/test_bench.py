@@ -45,3 +45,28 @@ def test_train_worker_and_table():
     text = format_results(results)
     ratio = ours["images_per_s"] / rows[0]["images_per_s"]
     assert f"{ratio:5.2f}x" in text and "(2.00x)" in text and "0.20% of training time" in text
+
+
+def test_ms_ssim_speed_times_ours_alone_without_the_reference(monkeypatch):
+    """pytorch-msssim is a test extra: a user's `acgan bench` without it still runs (it stopped with
+    ModuleNotFoundError on a GPU machine that lacked it)."""
+    import sys
+
+    import acgan.bench.run as bench
+    calls = []
+
+    def once(fn, device, **kw):
+        calls.append(fn())
+        return 1.0
+    monkeypatch.setattr(bench, "timed", once)
+    with_ref = bench.ms_ssim_speed(torch.device("cpu"), log=lambda m: None)
+    assert [("ratio" in r) for r in with_ref] == [True, False, False]
+    assert len(calls) == 4  # ours at three sizes and the reference at the large one
+    monkeypatch.setitem(sys.modules, "pytorch_msssim", None)  # import now raises ImportError
+    said = []
+    alone = bench.ms_ssim_speed(torch.device("cpu"), log=said.append)
+    assert [("ratio" in r) for r in alone] == [False] * 3 and [r["px"] for r in alone] == [192, 32, 28]
+    assert "pytorch-msssim is not installed" in said[0]
+    assert "pytorch-msssim" not in format_results({"device": "cpu", "device_name": "cpu", "threads": 2, "torch": "x",
+                                          "train": [], "ms_ssim": alone, "features": [],
+                                          "monitor": {"monitor_every": 1, "check_s": 1, "step_s": 1, "share": 0.5}})

@@ -194,6 +194,22 @@ def test_compile_falls_back_cleanly(tiny_cfg, tmp_path, monkeypatch):
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])  # the trial left no trace
 
 
+def test_compile_trial_is_shaped_as_a_training_step(tiny_cfg, tmp_path):
+    """A ResNet with spectral norm in G and D compiled (torch 2.11-2.14) until its first real step, where D's second
+    forward had updated a power-iteration vector the compiled graph saved: training stopped. The trial now runs a
+    step's shape, so such a model trains, eager with the reason said, or compiled where torch handles it."""
+    cfg = dataclasses.replace(tiny_cfg, arch="resnet", resolution=32, spectral_norm="both", steps=2,
+                              sample_every=2, checkpoint_every=2, log_every=1)
+    eager = train(cfg, tmp_path / "a", progress=False)
+    compiled = train(dataclasses.replace(cfg, compile=True), tmp_path / "b", progress=False)
+    log = (compiled / "log.txt").read_text()
+    assert "torch.compile" in log
+    if "torch.compile failed" in log:  # then the trial left no trace: the same weights as eager
+        a, b = RunDir(eager).load_checkpoint()[0], RunDir(compiled).load_checkpoint()[0]
+        assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
+        assert all(torch.equal(a["D"][k], b["D"][k]) for k in a["D"])
+
+
 def test_resume_past_a_damaged_checkpoint_reaches_the_same_weights(tiny_cfg, tmp_path):
     def damage(run):  # e.g. a full disk at the worst moment
         (run / "checkpoints" / "ckpt-0000008.pt").write_bytes(b"")
