@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The CUDA path end to end, in at most 9 minutes on one GPU, with one JSON summary: `acgan bench --device cuda`;
+# The CUDA path end to end, in about 9 minutes on one GPU (7.3 on an H200 with GPU_CHECK_SECONDS=45), with one JSON
+# summary: `acgan bench --device cuda`;
 # modern-cifar and modern-64 trained for about 100 s each (images/s, precision, peak memory); bf16 autocast (the
 # presets' precision: auto); torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
 # WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank process group, an all-reduce, the
