@@ -2,10 +2,10 @@
 # The CUDA path end to end, in about 9 minutes on one GPU (7.3 on an H200 with GPU_CHECK_SECONDS=45), with one JSON
 # summary: `acgan bench --device cuda`; modern-cifar and modern-64 trained for about 100 s each (images/s, precision,
 # peak memory); bf16 autocast (the presets' precision: auto); torch.compile; the same training under torchrun (one
-# process: with one GPU torchrun gives WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a
-# one-rank process group, an all-reduce, the global BatchNorm); sample, check and evaluate on CUDA. With real data (DATA_ZIP) it also trains cifar-cpu whole on
-# the GPU and evaluates it as on a CPU, so its quality can be set beside the CPU's readings (docs/results/family.md).
-# The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
+# process: with one GPU torchrun gives WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank
+# process group, an all-reduce, the global BatchNorm); sample, check and evaluate on CUDA. With real data (DATA_ZIP) it
+# also trains cifar-cpu whole on the GPU and evaluates it as on a CPU, so its quality can be set beside the CPU's
+# readings (docs/results/family.md). The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
 #
 # usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
 #        synthetic class folders written here and no quality run; default OUT: gpu-check/)
