@@ -8,6 +8,7 @@ from torch import nn
 import acgan
 from acgan.config import TrainConfig
 from acgan.data import load_data
+from acgan.errors import UserError
 from acgan.models import build_models
 from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
@@ -37,6 +38,20 @@ def test_ema_decay_above_the_ramp_changes_nothing_before_step_8991():
     preset, longer = EMA(live, decay=0.999), EMA(live, decay=0.9995)
     assert all(preset.beta(t) == longer.beta(t) == (1 + t) / (10 + t) for t in range(8991))
     assert preset.beta(8991) == 0.999 < longer.beta(8991)
+
+
+def test_ema_ramp_sets_the_memory_and_reaches_training(tiny_cfg):
+    """beta = min(decay, (1 + t) / (ema_ramp + t)); the default ramp of 10 is the one above, and the trainer's EMA
+    takes the key."""
+    live = nn.Linear(2, 1)
+    assert all(EMA(live, 0.9999, ramp=4).beta(t) == (1 + t) / (4 + t) for t in range(0, 5000, 7))
+    assert all(EMA(live, 0.999).beta(t) == EMA(live, 0.999, ramp=10).beta(t) for t in range(0, 20000, 13))
+    assert EMA(live, 0.999, ramp=2).beta(3) == 0.8  # ramp 2: the plain mean of every step so far
+    with pytest.raises(UserError, match="ema_ramp must be > 1"):
+        dataclasses.replace(tiny_cfg, ema_decay=0.999, ema_ramp=1.0).validate()
+    from acgan.training.data import load_training_data
+    cfg = dataclasses.replace(tiny_cfg, ema_decay=0.999, ema_ramp=3.0)
+    assert Trainer(cfg, load_training_data(cfg, log=lambda m: None)).ema.beta(5) == 6 / 8
 
 
 def test_ema_in_training_sampling_and_resume(tiny_cfg, tmp_path):

@@ -47,6 +47,7 @@ class TrainConfig:
     diffaugment: str = ""           # DiffAugment policies for both players' D passes: color,translation,cutout
     d_steps: int = 1                # D updates per G update (each on its own real batch)
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
+    ema_ramp: float = 10.0          # the ramp min(ema_decay, (1+t)/(ema_ramp+t)) averages about the last t/(ema_ramp-1)
     standing_stats: int = 0         # with EMA: batches over fresh z that re-estimate its BatchNorm stats (0: copy G's)
     init_std: float = 0.02          # N(0, std) init of conv/linear weights, biases 0 (paper)
     # --- objective ---
@@ -98,6 +99,7 @@ class TrainConfig:
         bad = [p for p in self.diffaugment.split(",") if p.strip() and p.strip() not in DIFFAUGMENT]
         need(not bad, f"unknown DiffAugment policy {', '.join(bad)}: use {', '.join(DIFFAUGMENT)}")
         need(0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        need(self.ema_ramp > 1, f"ema_ramp must be > 1, got {self.ema_ramp}")
         need(isinstance(self.standing_stats, int) and self.standing_stats >= 0,
              f"standing_stats must be a whole number >= 0, got {self.standing_stats}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",

@@ -13,12 +13,12 @@ from torch import nn
 
 
 class EMA:
-    def __init__(self, G: nn.Module, decay: float):
-        self.decay = decay
+    def __init__(self, G: nn.Module, decay: float, ramp: float = 10.0):
+        self.decay, self.ramp = decay, ramp
         self.model = copy.deepcopy(G).eval().requires_grad_(False)
 
     def beta(self, step: int) -> float:
-        return min(self.decay, (1 + step) / (10 + step))
+        return min(self.decay, (1 + step) / (self.ramp + step))
 
     @torch.no_grad()
     def update(self, G: nn.Module, step: int) -> None:

@@ -67,7 +67,7 @@ class Trainer:
                       f"{data.channels}x{data.resolution}")
         # the EMA keeps plain BatchNorm: only rank 0 samples from it, and a synchronised layer would wait for the
         # others (same buffers, same state_dict keys, same eval-mode results)
-        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
+        self.ema = EMA(self.G, cfg.ema_decay, cfg.ema_ramp) if cfg.ema_decay else None
         self._standing_step = None
         if self.dist.active and cfg.sync_batchnorm:
             self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)

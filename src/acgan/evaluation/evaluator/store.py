@@ -110,7 +110,8 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
     if not (folder / "evaluator.json").is_file():
         if path:
             raise UserError(f"{folder} holds no evaluator: make one with `acgan train-classifier --out {folder}`")
-        log(f"no evaluator for this data yet: training one into {folder} (a few CPU minutes, once)")
+        log(f"no evaluator for this data yet: training one into {folder} (once: a few minutes on a 2-core CPU, "
+            "under one on a GPU)")
         train_and_save(cfg, record.data["resolution"], folder, seed=seed)
     ev = load_evaluator(folder)
     check_compatible(ev, record.data, folder)
