@@ -10,7 +10,8 @@
 # usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
 #        synthetic class folders written here and no quality run; default OUT: gpu-check/)
 #        GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips the quality run,
-#        GPU_CHECK_QUALITY_STEPS shortens it
+#        GPU_CHECK_QUALITY_STEPS shortens it; GPU_CHECK_COMPILE_BENCH=1 adds eager against torch.compile for
+#        modern-cifar and modern-64 (scripts/bench-compile.py; up to 5 minutes more)
 #        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_QUALITY_STEPS=20 \
 #            GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
 #            scripts/gpu-check.sh   runs the same steps briefly, on small models, on a CPU
@@ -126,6 +127,10 @@ step check 180 $ACGAN check "$OUT/run-modern-cifar" --per-class 50 --device "$DE
 step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-class 50 --real-per-class 50 \
     --pairs 20 --inception off
 
+# eager against torch.compile for the GPU presets, side by side (compiling BigGAN took over 100 s on an H200)
+[ "${GPU_CHECK_COMPILE_BENCH:-0}" = 1 ] && step bench-compile 300 $PY scripts/bench-compile.py modern-cifar modern-64 \
+    --device "$DEV" --steps 20 "${SETS[@]}"
+
 # the default evaluation (500 samples a class, every measure), seed 0, on the GPU
 [ "$QUALITY" = 1 ] && step quality-evaluate 240 $ACGAN evaluate "$OUT/quality-cifar-cpu" --device "$DEV" --seed 0
 
@@ -150,6 +155,9 @@ for run in [p for p in sorted(out.glob("run-*")) + sorted(out.glob("quality-*"))
     probe = out / f"probe-{run.name.removeprefix('run-')}.json"
     if probe.is_file():
         summary[run.name]["probe"] = json.loads(probe.read_text())
+rows = out / "bench-compile.out"
+if rows.is_file():
+    summary["bench-compile"] = [json.loads(line) for line in rows.read_text().splitlines() if line.startswith("{")]
 quality = out / "quality-cifar-cpu" / "metrics.json"
 if quality.is_file():
     m = json.loads(quality.read_text())
