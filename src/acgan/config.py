@@ -70,7 +70,7 @@ class TrainConfig:
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where timed faster)
     channels_last: bool = True      # memory format for convolutions
-    compile: bool = False           # torch.compile G and D (falls back to eager if it fails; slower where measured)
+    compile: bool = False           # torch.compile G and D (falls back to eager if it fails; 0.7-1.1x eager so far)
     sync_batchnorm: bool = True     # under torchrun: BatchNorm statistics over the global batch, as in 1 process
     log_every: int = 50             # steps between stats.jsonl lines (and host syncs)
     sample_every: int = 500         # steps between sample grids
