@@ -11,8 +11,8 @@ import time
 
 import torch
 
+from acgan.bench.run import sync, synthetic_data, timed
 from acgan.config import assemble
-from acgan.data import ImageData
 from acgan.training.loop import Trainer
 
 parser = argparse.ArgumentParser()
@@ -23,37 +23,19 @@ parser.add_argument("--set", action="append", default=[], dest="sets")
 args = parser.parse_args()
 cuda = args.device == "cuda"
 
-
-def sync():
-    if cuda:
-        torch.cuda.synchronize()
-
-
 for preset in args.presets:
     for compiled in (False, True):
         cfg = assemble(preset, {"device": args.device, "monitor_every": 0, "compile": compiled}, args.sets)
         px = cfg.resolution or 32
-        n, k = 4 * cfg.batch_size, 10
-        gen = torch.Generator().manual_seed(0)
-        data = ImageData(torch.randint(0, 256, (n, 3, px, px), dtype=torch.uint8, generator=gen),
-                         torch.arange(n) % k, [str(i) for i in range(k)], list(range(k)))
+        data = synthetic_data(cfg.arch, n=4 * cfg.batch_size, shape=(3, px))
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         trainer = Trainer(cfg, data)  # compiling, when asked, happens here (a proven trial step)
         trainer.train_step()
-        sync()
+        sync(trainer.device)
         first = time.perf_counter() - start
-        for _ in range(3):
-            trainer.train_step()
-        times = []
-        for _ in range(args.steps):
-            sync()
-            t = time.perf_counter()
-            trainer.train_step()
-            sync()
-            times.append(time.perf_counter() - t)
-        step = sorted(times)[len(times) // 2]
+        step = timed(trainer.train_step, trainer.device, warmup=3, iters=1, repeats=args.steps)  # median step
         print(json.dumps({"preset": preset, "mode": trainer.compile_note, "precision": trainer.precision,
                           "batch_size": cfg.batch_size, "px": px, "first_step_s": round(first, 2),
                           "step_s": step, "images_per_s": cfg.batch_size / step,

@@ -42,8 +42,9 @@ def timed(fn, device, *, warmup: int, iters: int, repeats: int) -> float:
     return statistics.median(runs)
 
 
-def synthetic_data(arch: str, n: int = 2048, k: int = 10) -> ImageData:
-    c, px = SHAPES[arch]
+def synthetic_data(arch: str, n: int = 2048, k: int = 10, shape: tuple[int, int] | None = None) -> ImageData:
+    """n random images of k classes, `shape` (channels, px) or the arch's own in SHAPES."""
+    c, px = shape or SHAPES[arch]
     gen = torch.Generator().manual_seed(0)
     return ImageData(torch.randint(0, 256, (n, c, px, px), dtype=torch.uint8, generator=gen),
                      torch.arange(n) % k, [str(i) for i in range(k)], list(range(k)))

@@ -52,11 +52,7 @@ def try_compile(trainer) -> str:
         note = "torch.compile"
     except Exception as e:  # compilers fail in many ways: fall back, say why
         said = str(e).splitlines()[0] if str(e) else ""
-        if "modified by an inplace operation" in said:  # the case above, said so that a person can act on it
-            note = ("eager (torch.compile failed: the compiled D trips autograd's in-place check on spectral norm's "
-                    "power iteration)")
-        else:
-            note = f"eager (torch.compile failed: {type(e).__name__}: {said[:120]})"
+        note = f"eager (torch.compile failed: {type(e).__name__}: {said[:120]})"
     finally:
         trainer.G.load_state_dict(saved[0])
         trainer.D.load_state_dict(saved[1])
