@@ -204,3 +204,41 @@ def test_class_bn_trains_samples_and_resumes(tiny_cfg, tmp_path):
     assert x.shape == (3, 3, 16, 16) and torch.isfinite(x).all()
     straight, resumed = straight_and_resumed(cfg, tmp_path / "resume", steps=6, cut=3)
     assert_same_weights(straight, resumed, ("G", "G_ema", "D"))
+
+
+def test_flatten_features_hands_the_gradient_back_in_the_input_format():
+    from acgan.models.common import flatten_features
+    torch.manual_seed(0)
+    x, w = torch.randn(4, 6, 3, 5), torch.randn(6 * 3 * 5, 2)
+    grads = {}
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        leaf = x.clone().contiguous(memory_format=fmt).requires_grad_()
+        h = torch.nn.functional.leaky_relu(leaf * 1.0, 0.2)
+        out = flatten_features(h)
+        assert torch.equal(out, torch.flatten(torch.nn.functional.leaky_relu(x, 0.2), 1))  # C, H, W order
+        loss = (out @ w).square().sum()
+        assert torch.autograd.grad(loss, h, retain_graph=True)[0].is_contiguous(memory_format=fmt)
+        loss.backward()
+        grads[fmt] = leaf.grad
+    # the same numbers either way: only the layout of the gradient differs
+    assert torch.allclose(grads[torch.contiguous_format], grads[torch.channels_last], atol=1e-6)
+
+
+def test_minibatch_spread_is_the_groups_standard_deviation():
+    from acgan.models.common import minibatch_spread
+    torch.manual_seed(0)
+    f = torch.randn(8, 5)
+    got = minibatch_spread(f, 4)
+    # independent: sample i is in group i % 2 (ProGAN's interleaved groups); population std per feature, then mean
+    for i in range(8):
+        assert torch.allclose(got[i, 0], f[i % 2::2].std(dim=0, unbiased=False).mean(), atol=1e-4)
+    assert torch.allclose(minibatch_spread(f, 3)[:, 0], f.std(dim=0, unbiased=False).mean().expand(8), atol=1e-4)
+    d = build_models(TrainConfig(minibatch_std=4, g_width=8, d_width=8, d_dropout=0.0).validate(), 1, 28, 10)[1].train()
+    assert d.heads.linear.in_features == 2 * 8 * 7 * 7 + 1
+    seen = []
+    d.heads.register_forward_hook(lambda m, inp, out: seen.append(minibatch_spread(torch.flatten(inp[0], 1), 4)))
+    with torch.no_grad():
+        d(torch.randn(1, 1, 28, 28).repeat(8, 1, 1, 1))
+        d(torch.randn(8, 1, 28, 28))
+    # D is told when a batch's images are all alike
+    assert seen[0].max() < 1e-3 < seen[1].min()

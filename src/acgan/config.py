@@ -44,6 +44,7 @@ class TrainConfig:
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
     d_batchnorm: bool = True        # dcgan-small's and the paper's D: BN after every conv but the first (off: SNGAN's)
+    minibatch_std: int = 0          # dcgan-small: D's last map gets ProGAN's batch-spread channel, groups of N (0 = off)
     diffaugment: str = ""           # DiffAugment policies for both players' D passes: color,translation,cutout
     d_steps: int = 1                # D updates per G update (each on its own real batch)
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling

@@ -48,19 +48,19 @@ class ClassBNGenerator(Generator):
 
 
 def dcgan_small_discriminator(channels: int, resolution: int, num_classes: int, width: int, dropout: float,
-                              noise: float, batchnorm: bool = True) -> Discriminator:
+                              noise: float, batchnorm: bool = True, minibatch_std: int = 0) -> Discriminator:
     features = nn.Sequential(
         *d_block(channels, width, kernel=4, stride=2, bn=False, dropout=dropout, noise=noise),
         *d_block(width, 2 * width, kernel=4, stride=2, bn=batchnorm, dropout=dropout, noise=noise),
     )
     size = resolution // 4
-    return Discriminator(features, 2 * width * size * size, num_classes)
+    return Discriminator(features, 2 * width * size * size, num_classes, minibatch_std)
 
 
 register(ArchSpec(
     "dcgan-small", "a fast DCGAN-style pair for 28-32 px and CPU demos",
     lambda cfg, cond, c, r: dcgan_small_generator(cond, cfg.z_dim, c, r, cfg.g_width, cfg.g_class_bn),
     lambda cfg, c, r, k: dcgan_small_discriminator(c, r, k, cfg.d_width, cfg.d_dropout, cfg.activation_noise,
-                                                   cfg.d_batchnorm),
+                                                   cfg.d_batchnorm, cfg.minibatch_std),
     default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4,
-    reads=("g_class_bn", "d_batchnorm")))
+    reads=("g_class_bn", "d_batchnorm", "minibatch_std")))
