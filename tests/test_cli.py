@@ -31,6 +31,7 @@ def assert_user_error(result, *fragments):
     (["--arch", "stylegan"], ["unknown architecture 'stylegan'"]),
     (["--set", "lr_gen=1"], ["unknown config key 'lr_gen'"]),
     (["--set", "steps=-3"], ["steps must be a positive integer"]),
+    (["--set", "minibatch_std=1"], ["minibatch_std must be 0 (off) or a group of 2 or more"]),
     (["--preset", "nope"], ["no preset or YAML file 'nope'"]),
     (["--set", "lr_g=abc"], ["config key 'lr_g'", "expects a number", "'abc' (str)"]),
     (["--set", "steps=1.5"], ["config key 'steps'", "expects an integer", "1.5 (float)"]),

@@ -44,7 +44,7 @@ class TrainConfig:
     activation_noise: float = 0.0   # std of Gaussian noise on D activations in training (paper: 0 to 0.2)
     spectral_norm: str = "none"     # none | d | g | both: spectral normalisation of conv and linear weights
     d_batchnorm: bool = True        # dcgan-small's and the paper's D: BN after every conv but the first (off: SNGAN's)
-    minibatch_std: int = 0          # dcgan-small: D's last map gets ProGAN's batch-spread channel, groups of N (0 = off)
+    minibatch_std: int = 0          # dcgan-small: D's heads also see ProGAN's batch spread, groups of N (0 = off)
     diffaugment: str = ""           # DiffAugment policies for both players' D passes: color,translation,cutout
     d_steps: int = 1                # D updates per G update (each on its own real batch)
     ema_decay: float = 0.0          # 0 = off; else G's weights are averaged (warm-up ramp) for grids and sampling
@@ -103,6 +103,8 @@ class TrainConfig:
         need(self.ema_ramp > 1, f"ema_ramp must be > 1, got {self.ema_ramp}")
         need(isinstance(self.standing_stats, int) and self.standing_stats >= 0,
              f"standing_stats must be a whole number >= 0, got {self.standing_stats}")
+        need(isinstance(self.minibatch_std, int) and (self.minibatch_std == 0 or self.minibatch_std >= 2),
+             f"minibatch_std must be 0 (off) or a group of 2 or more images, got {self.minibatch_std}")
         for name in ("z_dim", "embed_dim", "g_width", "d_width", "batch_size", "steps", "log_every", "d_steps",
                      "resnet_d_blocks", "sample_every", "checkpoint_every", "keep_checkpoints", "grid_columns"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) > 0,
