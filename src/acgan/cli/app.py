@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..allocator import keep_freed_memory
 from ..errors import Interrupted, UserError
 
 PATH_ERRORS = {NotADirectoryError: "a part of this path is a file, not a folder",
@@ -42,6 +43,7 @@ class _Group(click.Group):
 @click.version_option(package_name="acgan")
 def main():
     """Class-conditional image synthesis with AC-GAN (Odena et al., ICML 2017)."""
+    keep_freed_memory()  # before any tensor: a CPU step's activations then reuse memory instead of faulting it in
 
 
 def echo_err(msg: str) -> None:
