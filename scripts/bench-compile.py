@@ -11,12 +11,9 @@ import time
 
 import torch
 
-from acgan.allocator import keep_freed_memory
 from acgan.bench.run import sync, synthetic_data, timed
 from acgan.config import assemble
 from acgan.training.loop import Trainer
-
-keep_freed_memory()  # as the acgan command does, so that steps time as they train
 
 parser = argparse.ArgumentParser()
 parser.add_argument("presets", nargs="+")

@@ -7,12 +7,9 @@ A recipe may carry its own keys after colons (`cifar-cpu:g_class_bn=true`); each
 import sys
 import time
 
-from acgan.allocator import keep_freed_memory
 from acgan.config import assemble
 from acgan.training.data import load_training_data
 from acgan.training.loop import Trainer
-
-keep_freed_memory()  # as the acgan command does, so that steps time as they train
 
 
 def main(args):

@@ -7,12 +7,9 @@ import sys
 import torch
 from torch.profiler import profile
 
-from acgan.allocator import keep_freed_memory
 from acgan.bench.run import matmul_peak, synthetic_data
 from acgan.config import TrainConfig
 from acgan.training.loop import Trainer
-
-keep_freed_memory()  # as the acgan command does, so that steps time as they train
 
 arch, batch = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("paper-cifar", 100)
 cpu = torch.device("cpu")

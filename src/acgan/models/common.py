@@ -92,7 +92,7 @@ class _FlattenKeepingFormat(torch.autograd.Function):
     """flatten(x, 1) whose gradient comes back in x's memory format.
 
     A plain flatten of a channels-last map hands its gradient back in the default format, and the elementwise
-    backward behind it (LeakyReLU's) then mixes formats, which ATen runs 20-30x slower on a CPU: 5-10% of a demo step
+    backward behind it (LeakyReLU's) then mixes formats, which ATen runs many times slower on a CPU
     (docs/benchmarks.md, "Demo speed")."""
 
     @staticmethod

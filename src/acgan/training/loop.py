@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from ..allocator import keep_freed_memory
 from ..config import TrainConfig
 from ..data import ImageData
 from ..device import autocast, resolve_device
@@ -49,6 +50,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, data: ImageData, *, distributed: bool = True):
         """`data` is already at the model's resolution; `distributed` False trains in this process alone even under
         torchrun (class-split groups)."""
+        keep_freed_memory()  # every way of training (the command, scripts, the Python API) steps without page faults
         self.cfg = cfg
         self.dist, self.device = init_distributed(resolve_device(cfg.device), distributed)
         torch.manual_seed(cfg.seed)
