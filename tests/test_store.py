@@ -17,6 +17,7 @@ from PIL import Image
 from acgan.cli import main
 from acgan.config import TrainConfig
 from acgan.data import load_data
+from acgan.data import store as store_module
 from acgan.data.decode import decode, to_square
 from acgan.data.folder import FolderData
 from acgan.data.store import build as build_module
@@ -146,9 +147,35 @@ def test_two_processes_preparing_the_same_store(tmp_path):
              for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert sum("waiting for another process" in err for _, err in outs) == 1
+    # whether the second waited or found the store done depends on timing; that it never decodes does not
+    assert sum("waiting for another process" in err for _, err in outs) <= 1
     assert sum("prepared 2,400 images" in err for _, err in outs) == 1  # decoded once, by one of them
     assert len(list((tmp_path / "cache").glob("stores/*/*/manifest.json"))) == 1
+
+
+def test_a_process_that_waited_for_the_store_does_not_decode_it_again(tmp_path, monkeypatch):
+    """The overlap made certain: this process holds the store's lock and starts the second `acgan data prepare`
+    before it decodes, and decodes only once the second says it waits."""
+    root, env, cmd = prepare_command(tmp_path)
+    err_path, second = tmp_path / "second.err", []
+    real_build = store_module.build_store
+
+    def build_while_another_waits(*args, **kwargs):
+        with open(err_path, "w") as err:
+            second.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err))
+        deadline = time.time() + 120
+        while "waiting for another process" not in err_path.read_text():
+            assert second[0].poll() is None and time.time() < deadline, err_path.read_text()
+            time.sleep(0.05)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "build_store", build_while_another_waits)
+    first = load_data(TrainConfig(dataset="folder", data_dir=str(root)), 64).images.load()
+    assert len(second) == 1 and second[0].wait(timeout=300) == 0, err_path.read_text()
+    err = err_path.read_text()
+    assert "waiting for another process" in err and "prepared" not in err, err
+    assert len(list_stores()) == 1
+    assert torch.equal(load_data(TrainConfig(dataset="folder", data_dir=str(root)), 64).images.load(), first)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "manifest"])
