@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -113,6 +114,24 @@ def test_sample_grid_and_folder(folder_data, tmp_path):
     assert_user_error(run(["sample", str(out), "--out", str(tmp_path / "g.png")]), "already exists")
     assert_user_error(run(["sample", str(out), "--classes", "cow", "--out", str(tmp_path / "h.png")]),
                       "unknown class 'cow'")
+    # places where nothing can be written: one line naming the place, nothing half-written left behind
+    (tmp_path / "f.png").write_bytes(b"a file")
+    assert_user_error(run(["sample", str(out), "--out", str(tmp_path / "f.png" / "g.png")]),
+                      "f.png: a part of this path is a file, not a folder")
+    assert (tmp_path / "f.png").read_bytes() == b"a file"
+    if Path("/proc/self").exists():  # Linux: no file can be made in /proc, not even by root
+        assert_user_error(run(["sample", str(out), "--out", "/proc/g.png"]), "cannot write in /proc")
+        assert_user_error(run(["sample", str(out), "--out", "/proc/acgan-grids/"]), "/proc/acgan-grids")
+        assert_user_error(run(["export", str(out), "/proc/acgan-export"]), "cannot write in /proc")
+
+
+def test_click_refusals_are_one_line_too(tmp_path):
+    assert_user_error(run(["check", str(tmp_path), "--per-class", "3"]), "'--per-class'", "x>=10", "-h` for help")
+    assert_user_error(run(["sample"]), "Missing argument 'RUN_DIR'")
+    assert_user_error(run(["train", "--bogus"]), "No such option '--bogus'")
+    assert_user_error(run(["data", "prepare", "--bogus", "3"]), "No such option '--bogus'")
+    assert_user_error(run(["frobnicate"]), "No such command 'frobnicate'")
+    assert run(["check", "--help"]).exit_code == 0
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -14,6 +15,16 @@ PATH_ERRORS = {NotADirectoryError: "a part of this path is a file, not a folder"
                PermissionError: "no permission to write or read it", FileExistsError: "something is already there"}
 
 
+def refused_path(e: OSError) -> str:
+    """The path and what is wrong with it, as the user would name them."""
+    where = Path(e.filename)
+    if where.name.startswith(".") and where.name.endswith(".tmp"):  # io.atomic_write's temp file beside the target
+        return f"cannot write in {where.parent} ({e.strerror})"
+    if isinstance(e, FileExistsError) and where.is_file():  # a folder was to be made where a file is
+        return f"{where}: {PATH_ERRORS[NotADirectoryError]}"
+    return f"{where}: {PATH_ERRORS.get(type(e), e.strerror)}"
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
         try:
@@ -21,9 +32,16 @@ class _Group(click.Group):
         except UserError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
-        except (NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError) as e:
-            # a path the user gave that the file system refuses (a folder under a file, no write permission)
-            click.echo(f"error: {e.filename}: {PATH_ERRORS.get(type(e), e.strerror)}: choose another path", err=True)
+        except click.UsageError as e:  # click's own checks (a value out of range, an unknown option): one line too
+            hint = f" (`{e.ctx.command_path} -h` for help)" if e.ctx else ""
+            click.echo(f"error: {e.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except OSError as e:
+            if e.filename is None:
+                raise
+            # a path the user gave that the file system refuses (a folder under a file, no write permission, a
+            # place where no file can be made)
+            click.echo(f"error: {refused_path(e)}: choose another path", err=True)
             sys.exit(2)
         except Interrupted as e:  # SIGINT 130, SIGTERM 143, as the shell reports a signal's end
             click.echo(str(e), err=True)
