@@ -166,6 +166,35 @@ def test_evaluate_errors(tmp_path):
     assert res.exit_code == 2 and "not an acgan run directory" in res.output
 
 
+def test_a_test_split_too_small_to_measure_is_refused_before_the_evaluator_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    write_folder_dataset(data / "train", per_class=16)
+    write_folder_dataset(data / "test", per_class=3, seed=1)  # coverage's 5 nearest real neighbours need 6
+    runner, run_dir = CliRunner(), tmp_path / "run"
+    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(data), "--resolution", "16",
+                               "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                               "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    for args in (["evaluate", str(run_dir), "--pairs", "4"], ["check", str(run_dir), "--per-class", "10"]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, res.output
+        assert res.output.strip() == ("error: class 'cat' has 3 real test images; the evaluation needs at least 6 "
+                                      "of every class: add test images of it")
+        assert not (tmp_path / "cache" / "evaluators").exists()  # refused before minutes of classifier training
+        assert not (run_dir / "metrics.json").exists()
+
+
+def test_evaluation_options_below_what_the_measures_need_are_refused():
+    from acgan.errors import UserError
+    from acgan.evaluation.context import EvalOptions
+
+    for key, value in (("per_class", 9), ("real_per_class", 3), ("inception_samples", 5), ("pairs", 1)):
+        with pytest.raises(UserError, match=f"{key} must be at least"):
+            EvalOptions(**{key: value})
+    assert EvalOptions(per_class=10, real_per_class=10, inception_samples=10, pairs=2).per_class == 10
+
+
 def test_grids_have_one_row_per_class():
     from acgan.config import TrainConfig
     from acgan.models import build_models
@@ -234,7 +263,7 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
                                "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
                                "--set", "g_width=8", "--set", "d_width=8"])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "6"])
+    res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "10"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert list(d)[:3] == ["accuracy", "lowest_variety", "collapsed_classes"]  # the verdicts open the JSON

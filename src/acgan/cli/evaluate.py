@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..evaluation.context import EvalOptions
+from ..evaluation.context import MIN_PER_CLASS, EvalOptions
 from ..evaluation.evaluator import EVALUATOR_EPOCHS
 from ..evaluation.verdict import verdict
 from .app import echo_err, main
@@ -53,7 +53,7 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--evaluator", "evaluator_dir", type=click.Path(path_type=Path),
               help="Folder written by `acgan train-classifier` (default: the data's own, trained on first use).")
-@click.option("--per-class", type=click.IntRange(2), default=D.per_class, show_default=True)
+@click.option("--per-class", type=click.IntRange(MIN_PER_CLASS), default=D.per_class, show_default=True)
 @click.option("--seed", type=int, default=D.seed, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Where the generator samples.")
@@ -74,16 +74,16 @@ def check(run_dir, evaluator_dir, per_class, seed, device):
               "go (default: FOLDER-eval beside it).")
 @click.option("--evaluator", help="Folder from `acgan train-classifier` (default: the data's own, in the cache "
               "folder, trained on first use).")
-@click.option("--per-class", type=click.IntRange(10), default=D.per_class, show_default=True,
+@click.option("--per-class", type=click.IntRange(MIN_PER_CLASS), default=D.per_class, show_default=True,
               help="Samples per class.")
-@click.option("--real-per-class", type=click.IntRange(10), default=D.real_per_class, show_default=True)
+@click.option("--real-per-class", type=click.IntRange(MIN_PER_CLASS), default=D.real_per_class, show_default=True)
 @click.option("--resolutions", help="Comma-separated px for the discriminability sweep (default: R/4, R/2, R, 2R).")
 @click.option("--pairs", type=click.IntRange(2), default=D.pairs, show_default=True, help="MS-SSIM pairs per class.")
 @click.option("--seed", type=int, default=D.seed, show_default=True)
 @click.option("--inception", type=click.Choice(["auto", "on", "off"]), default=D.inception, show_default=True,
               help="Inception IS/FID/KID/PR: auto runs them when weights are found.")
 @click.option("--inception-weights", type=click.Path(), help="Local weights-inception-2015-12-05-6726825d.pth.")
-@click.option("--inception-samples", type=click.IntRange(10), default=D.inception_samples, show_default=True)
+@click.option("--inception-samples", type=click.IntRange(MIN_PER_CLASS), default=D.inception_samples, show_default=True)
 @click.option("--imagenet-weights", type=click.Path(), help="torchvision's inception_v3_google-0cc3c7bd.pth, for "
               "discriminability of synset-named (ImageNet) classes.")
 @click.option("--imagenet-synsets", type=click.Path(exists=True), help="The 1000 ImageNet synsets in class-index "

@@ -15,10 +15,8 @@ from ..models.common import Sampling
 from ..pixels import to_unit
 from ..rundir import RunRecord, data_record
 from ..sampling import sample_classes
-from .context import EvalOptions
+from .context import MIN_PER_CLASS, EvalOptions
 from .run import build_context, evaluate_context
-
-MIN_PER_CLASS = 10
 
 
 def data_config(data) -> TrainConfig:

@@ -11,9 +11,14 @@ from typing import Callable, Protocol
 import torch
 
 from ..data import ImageData
+from ..errors import UserError
 from ..metrics.prdc import pixel_features
 from ..pixels import to_unit
 from ..rundir import RunDir
+
+# PRDC's neighbourhoods (k = 5 nearest) and each class's feature covariance need more than a handful of images a class
+MIN_PER_CLASS = 10
+MIN_REAL_PER_CLASS = 6  # fewer real test images of a class than coverage's 5 neighbours + 1 cannot be measured
 
 
 @dataclass
@@ -30,6 +35,13 @@ class EvalOptions:
     imagenet_weights: str | None = None  # torchvision Inception-v3 file, for synset-named classes
     imagenet_synsets: str | None = None  # the 1000 synsets in class-index order
     device: str = "auto"
+
+    def __post_init__(self):
+        for key in ("per_class", "real_per_class", "inception_samples"):
+            if getattr(self, key) < MIN_PER_CLASS:
+                raise UserError(f"{key} must be at least {MIN_PER_CLASS}, got {getattr(self, key)}")
+        if self.pairs < 2:
+            raise UserError(f"pairs must be at least 2, got {self.pairs}")
 
 
 class Classifier(Protocol):

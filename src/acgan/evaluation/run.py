@@ -5,31 +5,47 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import torch
+
 from ..config import TrainConfig
 from ..data import load_data
 from ..device import resolve_device
+from ..errors import UserError
 from ..io import atomic_write_json
 from ..rundir import RunDir, RunRecord
 from ..sampling import load_generator, sample_classes
-from .context import EvalContext, EvalOptions, SampleSet, take_per_class
+from .context import MIN_REAL_PER_CLASS, EvalContext, EvalOptions, SampleSet, take_per_class
 from .evaluator import get_evaluator
 from .evaluator.inception import all_synsets, load_imagenet_inception
 from .steps import run_steps, steps_of
 from .sweep import default_resolutions
 
 
+def real_test_side(cfg: TrainConfig, resolution: int, class_names: list[str], opts: EvalOptions):
+    """(the test split, the real test images judged, their labels); refused when a class has too few to measure,
+    which is checked before samples are drawn and before the evaluator, which may take minutes to train."""
+    k = len(class_names)
+    real_all = load_data(cfg, resolution, split="test")
+    real_u8, real_labels = take_per_class(real_all.images, real_all.labels, opts.real_per_class, k, opts.seed)
+    counts = torch.bincount(real_labels, minlength=k).tolist()
+    if min(counts) < MIN_REAL_PER_CLASS:
+        c = counts.index(min(counts))
+        raise UserError(f"class '{class_names[c]}' has {counts[c]} real test images; the evaluation needs at least "
+                        f"{MIN_REAL_PER_CLASS} of every class: add test images of it")
+    return real_all, real_u8, real_labels
+
+
 def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, cfg: TrainConfig,
                   opts: EvalOptions, out: Path, log, *, generator=None, stats_paths=(), evaluator=None,
-                  imagenet: bool = True) -> EvalContext:
+                  imagenet: bool = True, real=None) -> EvalContext:
     """Samples in [-1, 1] of each class (and the generator, when there is one), the real test images of the same
-    classes, the evaluator: ready for steps. `record` describes the samples' data as a run's config.json would;
-    `out` is the folder that receives metrics.json and eval/."""
+    classes (`real`: real_test_side's, when already taken), the evaluator: ready for steps. `record` describes the
+    samples' data as a run's config.json would; `out` is the folder that receives metrics.json and eval/."""
     device = resolve_device(opts.device)
-    k, res = len(class_names), fake.shape[-1]
-    evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)
+    res = fake.shape[-1]
     opts = replace(opts, resolutions=sorted(opts.resolutions or default_resolutions(res)))
-    real_all = load_data(cfg, res, split="test")
-    real_u8, real_labels = take_per_class(real_all.images, real_all.labels, opts.real_per_class, k, opts.seed)
+    real_all, real_u8, real_labels = real or real_test_side(cfg, res, class_names, opts)
+    evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)
     classifier = evaluator
     if imagenet and all_synsets(class_names):  # ImageNet classes: the paper's own network judges them
         classifier = load_imagenet_inception(class_names, opts.imagenet_weights, opts.imagenet_synsets)
@@ -45,10 +61,12 @@ def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool 
     run = RunDir(run_dir)
     record = run.read()
     G = load_generator(run.path, device=str(resolve_device(opts.device)))
+    cfg = run.train_config(record)
+    real = real_test_side(cfg, record.data["resolution"], G.class_names, opts)
     fake, fake_labels = sample_classes(G, list(range(G.num_classes)), opts.per_class, opts.seed, progress=progress)
     stats = [g.stats_path for g in run.groups()] if record.split else [run.stats_path]
-    return build_context(fake, fake_labels, G.class_names, record, run.train_config(record), opts, run.path,
-                         log, generator=G, stats_paths=stats, evaluator=evaluator, imagenet=imagenet)
+    return build_context(fake, fake_labels, G.class_names, record, cfg, opts, run.path, log, generator=G,
+                         stats_paths=stats, evaluator=evaluator, imagenet=imagenet, real=real)
 
 
 def evaluate(run_dir, opts: EvalOptions, log=print) -> dict:
@@ -80,17 +98,16 @@ def check(run_dir, evaluator_dir: Path | None = None, per_class: int = 500, seed
           device: str = "cpu") -> dict:
     """Accuracy and feature diversity per class against as many real test images per class; the evaluator is the
     one in `evaluator_dir`, or the data's default one (trained on first use)."""
-    record = RunDir(run_dir).read()
-    ev = get_evaluator(str(evaluator_dir) if evaluator_dir else None, record, RunDir(run_dir).train_config(record),
-                       seed=seed, log=log)
-    return check_run(run_dir, ev, per_class, seed, device=device)[0]
+    return check_run(run_dir, None, per_class, seed, device=device, evaluator_dir=evaluator_dir, log=log)[0]
 
 
-def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = (),
-              device: str = "cpu") -> tuple[dict, dict]:
-    """(check's JSON, every step's results) for a run and a loaded evaluator; `extra_steps` run after check's."""
-    opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device=device)
-    ctx = run_context(run_dir, opts, log=lambda msg: None, evaluator=evaluator, imagenet=False, progress=False)
+def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple = (), device: str = "cpu",
+              evaluator_dir: Path | None = None, log=lambda msg: None) -> tuple[dict, dict]:
+    """(check's JSON, every step's results) for a run and a loaded evaluator (None: the one in `evaluator_dir`, or
+    the data's default one); `extra_steps` run after check's."""
+    opts = EvalOptions(per_class=per_class, real_per_class=per_class, seed=seed, device=device,
+                       evaluator=str(evaluator_dir) if evaluator_dir else None)
+    ctx = run_context(run_dir, opts, log=log, evaluator=evaluator, imagenet=False, progress=False)
     results = run_steps(steps_of("check") + list(extra_steps), ctx)
     return merge_check(results["quality"], results["class_diversity"]), results
 
