@@ -3,10 +3,12 @@ rebuilt when the source changes or the store is damaged, one preparer at a time,
 import dataclasses
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -218,6 +220,20 @@ def test_a_full_disk_leaves_nothing_half_written(folder_data, monkeypatch):
     assert not list(stores_dir().glob("*/*.build")) and not list_stores()
     monkeypatch.setattr(build_module.os, "pwrite", real_pwrite)
     assert len(load_data(cfg, 16).labels) == 72
+
+
+def test_a_store_larger_than_the_free_space_is_refused_before_any_room_is_taken(folder_data, monkeypatch):
+    def taken(*args):
+        raise AssertionError("posix_fallocate must not run for a store that cannot fit")
+    monkeypatch.setattr(build_module.shutil, "disk_usage", lambda path: SimpleNamespace(free=50_000))
+    monkeypatch.setattr(build_module.os, "posix_fallocate", taken)
+    res = CliRunner().invoke(main, ["data", "prepare", "--dataset", "folder", "--data-dir", str(folder_data),
+                                    "--resolution", "16"])  # 72 images of 3 x 16 x 16 bytes: 55,296 bytes
+    assert res.exit_code == 2, res.output
+    assert re.fullmatch(r"error: the prepared images need 0\.1 MiB \(72 images of 3 x 16 x 16 bytes\) and \S+ has "
+                        r"0\.0 MiB free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a disk "
+                        r"with room", res.output.strip()), res.output
+    assert not list(stores_dir().glob("*/*.build")) and not list_stores()
 
 
 def test_streamed_batches_train_the_same_weights_as_held_ones(tiny_cfg, tmp_path):
