@@ -133,6 +133,13 @@ def test_generator_out_of_range(split_data, tmp_path):
         acgan.evaluate(lambda labels, z: torch.full((len(labels), 3, 16, 16), 5.0),
                        {"dataset": "folder", "data_dir": str(split_data)}, tmp_path / "o", per_class=12)
 
+    def half_nan(labels, z):
+        x = torch.zeros(len(labels), 3, 16, 16)
+        x[::2] = float("nan")
+        return x
+    with pytest.raises(UserError, match=r"^([\d,]+) of the generator's ([\d,]+) pixel values are NaN or infinite"):
+        acgan.evaluate(half_nan, {"dataset": "folder", "data_dir": str(split_data)}, tmp_path / "n", per_class=12)
+
 
 def test_grayscale_samples_written_and_read_back(tmp_path):
     """A 1-channel model's samples are 1-channel PNGs that `evaluate` takes; RGB files whose three channels are

@@ -50,7 +50,11 @@ class CallableGenerator(Sampling):
             raise UserError(f"the generator returned {type(x).__name__} {tuple(getattr(x, 'shape', ()))}, not "
                             f"images [{len(labels)}, C, H, W]: wrap it to return a tensor per asked label")
         x = x.detach().float().cpu()
-        if not torch.isfinite(x).all() or x.min() < -1.01 or x.max() > 1.01:
+        if not torch.isfinite(x).all():
+            raise UserError(f"{int((~torch.isfinite(x)).sum()):,} of the generator's {x.numel():,} pixel values are "
+                            "NaN or infinite, which no measure can use (a diverged generator, or weights loaded "
+                            "wrongly?)")
+        if x.min() < -1.01 or x.max() > 1.01:
             raise UserError(f"the generator's images span [{x.min():.3g}, {x.max():.3g}], not [-1, 1]: return "
                             "images scaled to [-1, 1] (x * 2 - 1 for images in [0, 1])")
         return x.clamp(-1, 1)
