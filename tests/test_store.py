@@ -357,6 +357,13 @@ def test_hugging_face_and_parquet_tables(tmp_path):
                                     str(tmp_path / "run"), "--set", "g_width=8", "--set", "d_width=8",
                                     "--arch", "resnet", "--set", "embed_dim=8"])
     assert res.exit_code == 0, res.output
+    (tmp_path / "bad").mkdir()  # a file that is not Parquet (a download cut short): one line naming it
+    (tmp_path / "bad" / "train-0.parquet").write_bytes(b"PAR1 cut short")
+    res = CliRunner().invoke(main, ["data", "prepare", "--dataset", "parquet", "--data-dir", str(tmp_path / "bad"),
+                                    "--resolution", "12"])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert res.output.startswith(f"error: cannot read the Parquet data in {tmp_path / 'bad'}: ") and \
+        "train-0.parquet" in res.output, res.output
 
 
 def test_data_list_and_prune(folder_data):

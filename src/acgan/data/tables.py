@@ -60,10 +60,13 @@ def _parquet_files(data_dir: str, split: str) -> list[Path]:
 
 def _parquet_table(data_dir: str, split: str):
     """(a pyarrow dataset over the split's files, the `datasets` features recorded in their metadata or None)."""
-    _need("pyarrow")
+    pyarrow = _need("pyarrow")
     import pyarrow.dataset as pads
     files = _parquet_files(data_dir, split)
-    dataset = pads.dataset([str(f) for f in files], format="parquet")
+    try:
+        dataset = pads.dataset([str(f) for f in files], format="parquet")
+    except pyarrow.ArrowException as e:  # not Parquet, or damaged: pyarrow names the file
+        raise UserError(f"cannot read the Parquet data in {data_dir}: {str(e).splitlines()[0][:200]}") from None
     meta = (dataset.schema.metadata or {}).get(b"huggingface")
     features = json.loads(meta).get("info", {}).get("features") if meta else None
     return dataset, features
