@@ -371,6 +371,9 @@ def test_data_list_and_prune(folder_data):
     res = CliRunner().invoke(main, ["data", "prepare", "--dataset", "folder", "--data-dir", str(folder_data),
                                     "--resolution", "16"])
     assert res.exit_code == 0 and "72 images of 3 classes at 16 px" in res.output, res.output
+    # one folder of classes, no train/ and test/: one store, and the test line says so instead of repeating it
+    assert res.output.strip().splitlines()[-1] == "test: the same images as train (the data has no separate test " \
+        "split)", res.output
     listed = CliRunner().invoke(main, ["data", "list"]).output
     assert "72 img" in listed and "1 stores" in listed
     res = CliRunner().invoke(main, ["data", "prune", "--all", "--dry-run"])

@@ -49,10 +49,15 @@ def prepare(preset, overrides, split, workers, **given):
     from ..training.data import prepare_selection
 
     cfg = _config(preset, overrides, **given)
-    for store in prepare_selection(cfg, ["train", "test"] if split == "both" else [split], workers=workers,
-                                   log=echo_err, quiet_below=0):
+    asked = ["train", "test"] if split == "both" else [split]
+    said = {}
+    for name, store in zip(asked, prepare_selection(cfg, asked, workers=workers, log=echo_err, quiet_below=0)):
         d = store.describe()
-        click.echo(f"{d['split']}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
+        if d["path"] in said:  # a folder without train/ and test/: both splits read the same images
+            click.echo(f"{name}: the same images as {said[d['path']]} (the data has no separate {name} split)")
+            continue
+        said[d["path"]] = name
+        click.echo(f"{name}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
                    f"{_size(d['bytes'])}, {d['skipped']} files skipped; {d['path']}")
 
 
