@@ -13,6 +13,9 @@ from acgan.training.loop import Trainer
 
 
 def main(args):
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__)
+        return
     recipes, common = [], []
     while args:
         arg = args.pop(0)
