@@ -22,6 +22,17 @@ def test_class_groups():
     assert shuffled == class_groups(10, 3, "random", 1) != class_groups(10, 3, "random", 2)
 
 
+def test_more_classes_per_model_than_the_data_has_is_refused_before_anything_is_written(split_data, tmp_path):
+    line = "error: 4 classes per model is more than the data's 3 classes: use 3 at most"
+    res = CliRunner().invoke(main, ["train", *ARGS, "--data-dir", str(split_data), "--steps", "2",
+                                    "--classes-per-model", "4", "--out", str(tmp_path / "split")])
+    assert res.exit_code == 2 and res.output.strip() == line, res.output
+    res = CliRunner().invoke(main, ["experiment", "classes-per-model", "--dataset", "folder", "--data-dir",
+                                    str(split_data), "--steps", "1", "--counts", "1,4", "--out", str(tmp_path / "e")])
+    assert res.exit_code == 2 and res.output.strip() == line, res.output  # before the 1-class models train
+    assert not (tmp_path / "split").exists() and not (tmp_path / "e").exists()
+
+
 @pytest.mark.slow
 def test_two_job_split_run(split_data, evaluator_dir, tmp_path):
     out = tmp_path / "split"

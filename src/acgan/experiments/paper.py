@@ -17,6 +17,8 @@ from .common import measure, write_results
 def classes_per_model(cfg: TrainConfig, counts: list[int], out: Path, *, jobs: int = 1, per_class: int = 200,
                       pairs: int = 50, evaluator: str | None = None, log=print) -> dict:
     """The same architecture and step budget per model, with 1..K classes per model."""
+    for n in counts:  # every count checked before hours of training the first ones
+        split_record(cfg, n, "consecutive")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -52,7 +52,10 @@ def split_record(cfg: TrainConfig, per_model: int, grouping: str) -> RunRecord:
     if per_model < 1:
         raise UserError("--classes-per-model must be at least 1")
     record = planned_record(cfg)
-    groups = class_groups(record.data["num_classes"], per_model, grouping, cfg.seed)
+    k = record.data["num_classes"]
+    if per_model > k:
+        raise UserError(f"{per_model} classes per model is more than the data's {k} classes: use {k} at most")
+    groups = class_groups(k, per_model, grouping, cfg.seed)
     record.split = {"classes_per_model": per_model, "grouping": grouping, "groups": groups,
                     "dirs": [RunDir.group_name(g) for g in range(len(groups))]}
     return record
