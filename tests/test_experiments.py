@@ -98,12 +98,25 @@ def test_recipes_at_equal_time(split_data, evaluator_dir, tmp_path):
     assert RunDir(tmp_path / "rec" / "adc-seed0").last_step() == row["steps"]
 
 
+def test_overlap_classes_by_name_or_index_and_distinct():
+    from acgan.errors import UserError
+    from acgan.experiments.family import overlap_classes
+
+    names = ["cat", "dog", "frog"]
+    assert overlap_classes(names, "2", "cat", "1") == ["frog", "cat", "dog"]
+    with pytest.raises(UserError, match="three different classes, got cat, cat, dog"):
+        overlap_classes(names, "cat", "0", "dog")
+    with pytest.raises(UserError, match="unknown class 'cow'"):
+        overlap_classes(names, "cow", "cat", "dog")
+
+
 def test_overlapping_classes(split_data, evaluator_dir, tmp_path):
     """A = half the cats + as many dogs, B = the other cats + as many frogs; each sample is named by the source
     data's evaluator and the share of cats counted per class."""
     out = tmp_path / "ov"
     r = experiment(["overlap", *RECIPE, "--recipes", "acgan@paper-fashion-mnist,tac", "--steps", "2",
-                    "--shared", "cat", "--a", "dog", "--b", "frog"], evaluator_dir, out, split_data)
+                    "--shared", "cat", "--a", "1", "--b", "frog"], evaluator_dir, out, split_data)
+    assert r["A"] == ["cat", "dog"] and r["B"] == ["cat", "frog"]  # a class by index, as --classes takes it
     assert sorted(p.name for p in (out / "data").iterdir()) == ["A", "B"]
     written = load_data(TrainConfig(dataset="folder", data_dir=str(out / "data")), 16)
     source = load_evaluator(evaluator_dir).run(written.images.load().float() / 127.5 - 1)[0].argmax(1)

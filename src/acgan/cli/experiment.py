@@ -121,9 +121,9 @@ def experiment_recipes(recipes, preset, overrides, evaluator, per_class, out, se
 
 @experiment.command("overlap")
 @_recipe_options
-@click.option("--shared", required=True, help="The class both A and B hold half of.")
-@click.option("--a", "class_a", required=True, help="A's other class.")
-@click.option("--b", "class_b", required=True, help="B's other class.")
+@click.option("--shared", required=True, help="The class both A and B hold half of (a name or an index).")
+@click.option("--a", "class_a", required=True, help="A's other class (name or index).")
+@click.option("--b", "class_b", required=True, help="B's other class (name or index).")
 def experiment_overlap(recipes, preset, overrides, evaluator, per_class, out, shared, class_a, class_b, **given):
     """TAC-GAN's overlapping-classes test: A = {shared, a}, B = {shared, b}; the share of `shared` in each class's
     samples should stay near one half."""

@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..config import TrainConfig
 from ..data import load_data
+from ..data.classes import resolve_classes
 from ..errors import UserError
 from ..evaluation.evaluator import get_evaluator
 from ..evaluation.outputs.figures import new_figure, save_figure
@@ -121,6 +122,14 @@ def _plot_recipes(rows: list[dict], path: Path) -> None:
 
 # --- TAC-GAN's overlapping classes ---
 
+def overlap_classes(names: list[str], *given: str) -> list[str]:
+    """The shared class and A's and B's own, each given by name or index, as names; three different ones."""
+    picked = [names[resolve_classes([g], names)[0]] for g in given]
+    if len(set(picked)) < len(picked):
+        raise UserError(f"--shared, --a and --b must be three different classes, got {', '.join(picked)}")
+    return picked
+
+
 def write_overlap_data(source: TrainConfig, shared: str, a: str, b: str, root: Path, seed: int = 0) -> dict:
     """Two classes as folders of PNGs: A = half the `shared` images + as many of `a`; B = the other half + as many of
     `b`. The right share of `shared` in each is one half."""
@@ -155,6 +164,7 @@ def overlapping_classes(source: TrainConfig, recipes: dict[str, TrainConfig], sh
     shows. A classifier-driven G drops the shared part (its share falls below one half); TAC and ADC keep it."""
     out = Path(out)
     source = dataclasses.replace(source, classes=None)
+    shared, a, b = overlap_classes(planned_record(source).data["class_names"], shared, a, b)
     ev = get_evaluator(evaluator, planned_record(source), source, seed=source.seed, log=log)
     data_dir = out / "data"
     if not (data_dir / "B").is_dir():
