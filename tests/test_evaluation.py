@@ -140,6 +140,10 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     assert page.count("data:image/png;base64,") >= 10 and "missing)" not in page
     assert "14 px pixels (domain)" in page
     assert f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data" in page.split("Per class")[0]
+    res = runner.invoke(main, ["report", str(run_dir), "--out", str(run_dir / "eval")])  # a folder, not a file
+    assert res.exit_code == 2 and res.output == f"error: {run_dir / 'eval'}: this is a folder, and a file was " \
+        "expected: choose another path\n", res.output
+    assert not list(run_dir.glob(".*.tmp")) and (run_dir / "eval").is_dir()
 
 
 def test_verdict_names_the_weakest_class_and_leaves_out_what_was_not_measured():

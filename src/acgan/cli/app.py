@@ -17,7 +17,7 @@ PATH_ERRORS = {NotADirectoryError: "a part of this path is a file, not a folder"
 
 def refused_path(e: OSError) -> str:
     """The path and what is wrong with it, as the user would name them."""
-    where = Path(e.filename)
+    where = Path(e.filename2 or e.filename)  # a rename names its target second, and the target is the user's path
     if where.name.startswith(".") and where.name.endswith(".tmp"):  # io.atomic_write's temp file beside the target
         return f"cannot write in {where.parent} ({e.strerror})"
     if isinstance(e, FileExistsError) and where.is_file():  # a folder was to be made where a file is
