@@ -2,6 +2,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def test_run_directory_contents(tiny_cfg, tmp_path):
     grid = Image.open(run / "samples" / "latest.png")
     assert grid.size == (4 * 18 + 2, 3 * 18 + 2)  # 4 columns, one row per class, 2 px padding
     assert (run / "samples" / "step-0000000.png").exists() and (run / "log.txt").exists()
+    done = (run / "log.txt").read_text().splitlines()[-1]
+    assert re.search(r" done: 6 steps \(6 trained in 0m0\ds\); samples in .*latest\.png$", done), done
 
 
 def test_resume_is_bit_identical(tiny_cfg, tmp_path):
@@ -47,6 +50,7 @@ def test_resume_drops_stats_written_after_the_checkpoint(tiny_cfg, tmp_path):
     with open(run / "stats.jsonl", "a") as f:
         f.write('{"step": 6, "d_loss": 1}\n{"step": 8, "d_lo')  # a crash after step 4's checkpoint
     resume(run, steps=6, progress=False)
+    assert " done: 6 steps (2 trained in " in (run / "log.txt").read_text().splitlines()[-1]
     steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]
 

@@ -8,7 +8,7 @@ import time
 from tqdm import tqdm
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = int(seconds)
     h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
@@ -40,7 +40,7 @@ class PlainProgress:
         left = (self.total - self.n) / rate if rate > 0 and self.total else 0
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
         line = (f"{self.desc}: {self.n}/{self.total}{pct}, {rate:.1f} {self.unit}/s, "
-                f"elapsed {_duration(now - self.start)}, ETA {_duration(left)}{self.postfix}")
+                f"elapsed {duration(now - self.start)}, ETA {duration(left)}{self.postfix}")
         print(line, file=self.file, flush=True)
         self.last_time, self.last_tenth = now, self._tenth(self.n)
 

@@ -1,12 +1,13 @@
 """A single run from start to finish: new, resumed, or whichever of the two its folder calls for."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ..config import TrainConfig
 from ..device import resolve_device
 from ..errors import UserError
-from ..progress import echo
+from ..progress import duration, echo
 from ..rundir import RunDir, RunRecord, same_data
 from .data import load_training_data
 from .distributed import close_distributed, init_distributed
@@ -52,11 +53,13 @@ def _open_tensorboard(run: RunDir, trainer: Trainer) -> None:
 
 
 def _run(trainer: Trainer, run: RunDir, log, progress: bool) -> None:
+    first, start = trainer.step, time.perf_counter()
     try:
         trainer.run(run, log, progress)
     finally:
         run.close_tensorboard()
-    log(f"done: {trainer.step} steps; samples in {run.latest_grid}")
+    log(f"done: {trainer.step} steps ({trainer.step - first} trained in {duration(time.perf_counter() - start)}); "
+        f"samples in {run.latest_grid}")
 
 
 def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
