@@ -12,8 +12,8 @@ from acgan.cli import main
 from acgan.errors import UserError
 
 SMALL = ["--per-class", "12", "--real-per-class", "12", "--pairs", "6"]
-KEYS = {"run", "step", "seed", "options", "evaluator", "class_names", "model_resolution", "discriminability",
-        "diversity", "joint", "class_diversity", "domain_metrics", "inception", "created"}
+KEYS = {"run", "step", "has_generator", "seed", "options", "evaluator", "class_names", "model_resolution",
+        "discriminability", "diversity", "joint", "class_diversity", "domain_metrics", "inception", "created"}
 
 
 def samples_folder(split_data, root, per_class=14, mode=None, size=None):
@@ -38,8 +38,11 @@ def test_folder_of_samples_end_to_end(split_data, evaluator_dir, tmp_path):
     assert set(m) == KEYS and m["step"] is None and m["class_names"] == ["cat", "dog", "frog"]
     assert m["discriminability"]["generated"]["16"]["accuracy"] == 1.0  # real images, a perfect evaluator
     assert (out / "eval" / "samples.png").is_file() and not (out / "eval" / "interpolation_linear.png").exists()
-    assert "latent interpolations are skipped" in res.output
+    assert "latent interpolations are skipped" in res.output and m["has_generator"] is False
     assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+    page = (out / "report.html").read_text()  # what a folder cannot have is said so, not reported missing
+    assert page.count("not made: a folder of samples has no generator to draw from") == 3 and "missing)" not in page
+    assert "A folder of samples; evaluated" in page and "same z down" not in page and "<h2>Training" not in page
 
 
 def colour_generator(labels, z):
@@ -59,6 +62,7 @@ def test_python_generator(split_data, evaluator_dir, tmp_path, kind):
     assert set(m) == KEYS and m["model_resolution"] == 16
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["class_names"] == ["cat", "dog", "frog"]
     assert (tmp_path / "out" / "eval" / "interpolation_slerp.png").is_file()  # a generator: z analyses too
+    assert m["has_generator"] is True and m["step"] is None
 
 
 def write_shapes(root, per_class, seed):

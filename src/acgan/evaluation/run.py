@@ -84,7 +84,8 @@ def evaluate_context(ctx: EvalContext, log) -> dict:
         f"{ev.meta['test_accuracy']:.4f})")
     results = run_steps(steps_of("evaluate"), ctx)
     metrics = {
-        "run": str(ctx.out.path), "step": step, "seed": opts.seed, "options": asdict(opts),
+        "run": str(ctx.out.path), "step": step, "has_generator": G is not None, "seed": opts.seed,
+        "options": asdict(opts),
         "evaluator": {key: ev.meta.get(key) for key in ("path", "dataset", "class_names", "resolution",
                                                          "test_accuracy", "channels")},
         "class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution,

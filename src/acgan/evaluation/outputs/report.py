@@ -25,15 +25,26 @@ def build_report(run_dir: Path) -> str:
     disc, div, jnt = m["discriminability"], m["diversity"], m["joint"]
     names, res, rs = m["class_names"], m["model_resolution"], disc["resolutions"]
     gen_at, real_at = disc["generated"][str(res)], disc["real"][str(res)]
+    drawn = m.get("has_generator", m["step"] is not None)  # False for a folder of samples (older files: no key)
+    what = f"Checkpoint step {m['step']}" if m["step"] is not None else \
+        "A generator given in Python" if drawn else "A folder of samples"
+    no_generator = "not made: a folder of samples has no generator to draw from"
+
+    def drawn_image(name: str, caption: str, width: int | None = None) -> str:
+        if drawn:
+            return html_image(run.figure(name), caption, width)
+        return f"<p class=note>({html.escape(caption)}: {no_generator})</p>"
+
     parts = [f"<h1>AC-GAN report: {html.escape(run_dir.name)}</h1>",
-             f"<p>Checkpoint step {m['step']}; evaluated {html.escape(m['created'])}; seed {m['seed']}; "
+             f"<p>{what}; evaluated {html.escape(m['created'])}; seed {m['seed']}; "
              f"{m['options']['per_class']} samples and up to {m['options']['real_per_class']} real test images per "
              f"class. Evaluator: <code>{html.escape(str(m['evaluator']['path']))}</code>, a classifier trained on "
              f"the real training split, test accuracy {_pct(m['evaluator']['test_accuracy'])}.</p>",
              f"<p><b>Verdict</b>: {html.escape(verdict(m))}.</p>",
              _per_class(m, run),
-             "<h2>Samples</h2>", html_image(run.figure("samples"), "one class per row, the same z down each column"),
-             html_image(run.figure("class_as_style"), "one z per row, one class per column (class as style switch)"),
+             "<h2>Samples</h2>", html_image(run.figure("samples"), "one class per row" + (
+                 ", the same z down each column" if drawn else "")),
+             drawn_image("class_as_style", "one z per row, one class per column (class as style switch)"),
              "<h2>Discriminability (paper section 4.1)</h2>",
              f"<p>Images resized ({html.escape(disc['resize'])}) to each resolution; accuracy of the evaluator, "
              "std over 10 subsets.</p>",
@@ -69,10 +80,11 @@ def build_report(run_dir: Path) -> str:
              html_image(run.figure("nearest_pixel"),
                         "each row: a sample, then its 5 nearest training images (L1, pixels)", 420),
              html_image(run.figure("nearest_features"), "the same in evaluator-feature space (L1)", 420),
-             html_image(run.figure("interpolation_linear"), "linear latent interpolation, one class per row", 420),
-             html_image(run.figure("interpolation_slerp"), "spherical latent interpolation", 420),
-             "<h2>Training</h2>",
-             html_image(run.figure("training_curves"), "losses, D accuracy, per-class MS-SSIM monitor")]
+             drawn_image("interpolation_linear", "linear latent interpolation, one class per row", 420),
+             drawn_image("interpolation_slerp", "spherical latent interpolation", 420)]
+    if m["step"] is not None:  # only a run has a training log
+        parts += ["<h2>Training</h2>",
+                  html_image(run.figure("training_curves"), "losses, D accuracy, per-class MS-SSIM monitor")]
     return html_page("acgan report", "".join(parts))
 
 
