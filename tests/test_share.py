@@ -129,6 +129,31 @@ def test_the_model_card(tiny_run, tmp_path, trained_evaluator):
     assert (out / "samples.png").is_file()
 
 
+def test_an_export_evaluates_as_its_run_does_and_stays_as_shared(tiny_run, tmp_path, trained_evaluator):
+    small = ["--evaluator", str(trained_evaluator), "--per-class", "10", "--real-per-class", "10", "--pairs", "4"]
+    assert CliRunner().invoke(main, ["evaluate", str(tiny_run), *small]).exit_code == 0
+    out = export(tiny_run, tmp_path / "export")
+    shared = {p.name: p.read_bytes() for p in out.iterdir()}
+    res = CliRunner().invoke(main, ["evaluate", str(out), *small])  # an export carries no local paths: say so
+    assert res.exit_code == 2 and res.output.startswith("error: an export does not carry the path of its training "
+                                                        "images"), res.output
+    res = CliRunner().invoke(main, ["evaluate", str(out), "--data-dir", str(tiny_run.parent / "nothing"), *small])
+    assert res.exit_code == 2 and "does not exist" in res.output, res.output
+    res = CliRunner().invoke(main, ["evaluate", str(out), "--data-dir", json.loads(
+        (tiny_run / "config.json").read_text())["config"]["data_dir"], *small])
+    assert res.exit_code == 0, res.output
+    run_m = json.loads((tiny_run / "metrics.json").read_text())
+    export_m = json.loads((tmp_path / "export-eval" / "metrics.json").read_text())
+    for section in ("discriminability", "diversity", "class_diversity", "domain_metrics"):
+        assert export_m[section] == run_m[section], section  # the same weights, the same z: the same numbers
+    assert export_m["step"] == run_m["step"] and export_m["has_generator"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == shared  # nothing written into the shared folder
+    for args in (["check", str(out)], ["train", "--resume", str(out), "--steps", "9"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and res.output.startswith(f"error: {out} is an exported generator, not a run: "), \
+            res.output
+
+
 def test_the_card_lists_only_keys_the_architecture_reads():
     from acgan.share.card import applies
     assert applies("g_class_bn", {"arch": "dcgan-small"}) and not applies("g_class_bn", {"arch": "biggan"})

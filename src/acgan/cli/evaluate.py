@@ -68,10 +68,11 @@ def check(run_dir, evaluator_dir, per_class, seed, device):
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--dataset", help="For a folder of samples: the data set they imitate (its test split is the real side).")
-@click.option("--data-dir", help="For a folder of samples: the real data's folder, .zip or download folder.")
+@click.option("--data-dir", help="For a folder of samples or an export: the real data's folder, .zip or download "
+              "folder.")
 @click.option("--classes", help="For a folder of samples: the data's classes they cover (default: all).")
-@click.option("--out", type=click.Path(path_type=Path), help="For a folder of samples: where metrics.json and eval/ "
-              "go (default: FOLDER-eval beside it).")
+@click.option("--out", type=click.Path(path_type=Path), help="For a folder of samples or an export: where "
+              "metrics.json and eval/ go (default: FOLDER-eval beside it).")
 @click.option("--evaluator", help="Folder from `acgan train-classifier` (default: the data's own, in the cache "
               "folder, trained on first use).")
 @click.option("--per-class", type=click.IntRange(MIN_PER_CLASS), default=D.per_class, show_default=True,
@@ -90,17 +91,23 @@ def check(run_dir, evaluator_dir, per_class, seed, device):
               "order, one per line.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=D.device, show_default=True)
 def evaluate(run_dir, resolutions, dataset, data_dir, classes, out, **options):
-    """The paper's analyses: of a run (RUN_DIR/metrics.json, RUN_DIR/eval/), or of a folder of samples with one
-    sub-folder per class named like --dataset's classes (OUT/metrics.json, OUT/eval/)."""
-    from ..evaluation.any_generator import evaluate_folder
+    """The paper's analyses: of a run (RUN_DIR/metrics.json, RUN_DIR/eval/), of an export from `acgan export`, or of
+    a folder of samples with one sub-folder per class named like --dataset's classes (for both: OUT/metrics.json,
+    OUT/eval/)."""
+    from ..evaluation.any_generator import evaluate_export, evaluate_folder
     from ..evaluation.run import evaluate as run_evaluation
+    from ..exported import is_export
 
     if resolutions:
         try:
             options["resolutions"] = [int(r) for r in resolutions.split(",")]
         except ValueError:
             raise UserError(f"--resolutions expects comma-separated integers, got '{resolutions}'") from None
-    if (Path(run_dir) / "config.json").is_file():
+    if is_export(run_dir):  # a shared generator: judged against its data, its folder left as it was
+        data = {k: v for k, v in (("dataset", dataset), ("data_dir", data_dir), ("classes", classes)) if v}
+        metrics = evaluate_export(run_dir, data, EvalOptions(**options), out, log=echo_err)
+        run_dir = Path(metrics["run"])
+    elif (Path(run_dir) / "config.json").is_file():
         metrics = run_evaluation(run_dir, EvalOptions(**options), log=echo_err)
     elif dataset:
         data = {"dataset": dataset, "classes": classes, **({"data_dir": data_dir} if data_dir else {})}

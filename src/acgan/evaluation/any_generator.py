@@ -14,7 +14,7 @@ from ..errors import UserError
 from ..models.common import Sampling
 from ..pixels import to_unit
 from ..rundir import RunRecord, data_record
-from ..sampling import sample_classes
+from ..sampling import load_generator, sample_classes
 from .context import MIN_PER_CLASS, EvalOptions
 from .run import build_context, evaluate_context
 
@@ -130,8 +130,35 @@ def evaluate_folder(folder, data, opts=None, out=None, log=print) -> dict:
 def evaluate_generator(generator, data, out, *, z_dim: int = 100, device: str = "cpu", log=print, **options) -> dict:
     """`acgan.evaluate`: any callable (labels, z) -> images in [-1, 1], or a module with sample(labels, z)."""
     cfg, opts = data_config(data), EvalOptions(**options)
-    desc = describe(cfg)
-    G = CallableGenerator(generator, desc.class_names, z_dim, device)
-    fake, labels = generator_samples(G, opts.per_class, opts.seed, desc.channels)
+    G = CallableGenerator(generator, describe(cfg).class_names, z_dim, device)
+    return _evaluate_sampled(G, cfg, opts, Path(out), log)
+
+
+def evaluate_export(folder, data: dict, opts: EvalOptions, out=None, log=print) -> dict:
+    """`acgan evaluate EXPORT`: an exported generator against the data set it was trained on (`data`: keys that
+    replace the export's own, such as data_dir, where the real images are on this machine); metrics.json and
+    figures in `out` (default: EXPORT-eval beside it: the export itself stays as it was shared)."""
+    folder = Path(folder)
+    exported = load_generator(folder)
+    trained_on = exported.config["model"]
+    cfg = data_config({key: trained_on[key] for key in ("dataset", "data_dir", "classes")} | data)
+    try:
+        names = describe(cfg).class_names
+    except UserError as e:
+        if "data_dir" in data:
+            raise
+        raise UserError(f"an export does not carry the path of its training images, and {cfg.dataset} data is not "
+                        f"found where it looked ({e}): pass --data-dir with the data {folder} was trained on") \
+            from None
+    if names != exported.class_names:
+        raise UserError(f"{folder} was trained on the classes {', '.join(exported.class_names)}, and this data has "
+                        f"{', '.join(names)}: pass the data it was trained on with --dataset and --data-dir")
+    G = CallableGenerator(exported, names, exported.z_dim)
+    G.step = exported.config.get("step")
+    return _evaluate_sampled(G, cfg, opts, Path(out) if out else folder.with_name(folder.name + "-eval"), log)
+
+
+def _evaluate_sampled(G: CallableGenerator, cfg: TrainConfig, opts: EvalOptions, out: Path, log) -> dict:
+    fake, labels = generator_samples(G, opts.per_class, opts.seed, describe(cfg).channels)
     record, names = samples_record(cfg, fake.shape[-1])
-    return evaluate_context(build_context(fake, labels, names, record, cfg, opts, Path(out), log, generator=G), log)
+    return evaluate_context(build_context(fake, labels, names, record, cfg, opts, out, log, generator=G), log)

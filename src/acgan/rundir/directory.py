@@ -42,7 +42,11 @@ class RunDir:
             raise UserError(f"{self.path} is not an acgan run directory (no config.json): pass the --out folder of "
                             "an `acgan train` run")
         try:
-            return RunRecord.from_json(json.loads(self.config_path.read_text()))
+            raw = json.loads(self.config_path.read_text())
+            if isinstance(raw, dict) and "acgan_export" in raw:  # exported.py's marker: a model to share
+                raise UserError(f"{self.path} is an exported generator, not a run: `acgan sample`, `explore` and "
+                                "`evaluate` take it; training further and `check` need the run it came from")
+            return RunRecord.from_json(raw)
         except (json.JSONDecodeError, KeyError, TypeError):
             raise UserError(f"{self.config_path} is not a valid run record (damaged or cut short): put back a copy "
                             "of it if you have one; without it, the checkpoints cannot be resumed or sampled, so "

@@ -82,7 +82,7 @@ def build_report(run_dir: Path) -> str:
              html_image(run.figure("nearest_features"), "the same in evaluator-feature space (L1)", 420),
              drawn_image("interpolation_linear", "linear latent interpolation, one class per row", 420),
              drawn_image("interpolation_slerp", "spherical latent interpolation", 420)]
-    if m["step"] is not None:  # only a run has a training log
+    if run.figure("training_curves").is_file():  # only a run has a training log (not a folder, not an export)
         parts += ["<h2>Training</h2>",
                   html_image(run.figure("training_curves"), "losses, D accuracy, per-class MS-SSIM monitor")]
     return html_page("acgan report", "".join(parts))
