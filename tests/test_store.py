@@ -88,6 +88,13 @@ def test_bad_files_are_recorded_and_named(folder_data):
     res = CliRunner().invoke(main, ["data", "info", "--dataset", "folder", "--data-dir", str(folder_data),
                                     "--resolution", "16"])
     assert res.exit_code == 0 and "cat/broken.png (cat): not a decodable image" in res.output
+    store = list_stores()[0].path
+    assert f"store      {store}" in CliRunner().invoke(main, ["data", "info", "--store", str(store)]).output
+    res = CliRunner().invoke(main, ["data", "info", "--store", str(store.parent / "nothing")])
+    assert res.exit_code == 2 and res.output == f"error: no store at {store.parent / 'nothing'}: `acgan data list` " \
+        "shows the prepared stores and their folders\n"
+    res = CliRunner().invoke(main, ["data", "info", "--store", str(folder_data)])  # a folder, not a store
+    assert res.exit_code == 2 and res.output.startswith(f"error: {folder_data} is not a usable store: ")
 
 
 def images_folder(root, n_per_class=150, size=48):

@@ -72,6 +72,8 @@ def info(preset, overrides, split, store_path, **given):
     from ..training.data import find_selection
 
     if store_path:
+        if not store_path.is_dir():
+            raise UserError(f"no store at {store_path}: `acgan data list` shows the prepared stores and their folders")
         try:
             store = Store.open(store_path)
         except DamagedStore as e:
