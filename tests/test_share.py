@@ -3,6 +3,7 @@ split runs as one generator, a model card), ONNX parity for every architecture, 
 import dataclasses
 import io
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from PIL import Image
 
 import acgan
 from acgan.cli import main
+from acgan.errors import UserError
 from acgan.exported import ExportedGenerator, load_export
 from acgan.models import ARCHS
 from acgan.training.single_run import train
@@ -60,6 +62,14 @@ def test_an_export_samples_exactly_what_its_run_does(tiny_run, tmp_path):
                                         str(tmp_path / grid)])
         assert res.exit_code == 0, res.output
     assert np.array_equal(np.asarray(Image.open(tmp_path / "run.png")), np.asarray(Image.open(tmp_path / "export.png")))
+    for G in (run_G, exported):  # classes by name too; one clear error for a class it does not have
+        z = same_z(G, 2)[1]
+        assert torch.equal(G.sample(["frog", 0], z=z), G.sample([2, 0], z=z))
+        for bad, said in (([3], "labels must be class indices 0..2 (or class names), got 3"),
+                          ([0, -1], "labels must be class indices 0..2 (or class names), got -1"),
+                          (["cow"], "unknown class 'cow': this generator's classes are cat, dog, frog")):
+            with pytest.raises(UserError, match=re.escape(said)):
+                G.sample(bad)
 
 
 def test_from_pretrained_offline_and_a_damaged_export(tiny_run, tmp_path, monkeypatch):

@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..errors import UserError
+
 CONDITIONING = ("onehot", "embedding")
 
 
@@ -177,11 +179,28 @@ class Sampling:
 
     @torch.no_grad()
     def sample(self, labels, z: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images in [-1, 1] for `labels` (class indices [N]); fresh N(0, 1) noise unless `z` is given."""
-        labels = torch.as_tensor(labels, dtype=torch.long)
+        """Images in [-1, 1] for `labels` (class indices [N], or class names where the generator has them); fresh
+        N(0, 1) noise unless `z` is given."""
+        labels = self.label_indices(labels)
         if z is None:
             z = torch.randn(len(labels), self.z_dim, generator=generator)
         return self.generate(z, labels)
+
+    def label_indices(self, labels) -> torch.Tensor:
+        """[N] class indices from indices or names; one clear error for a class the generator does not have."""
+        names = getattr(self, "class_names", None)
+        if isinstance(labels, (list, tuple)) and any(isinstance(x, str) for x in labels):
+            unknown = [x for x in labels if isinstance(x, str) and x not in (names or [])]
+            if unknown:
+                raise UserError(f"unknown class {unknown[0]!r}: this generator's classes are "
+                                f"{', '.join(names) if names else 'unnamed: pass indices'}")
+            labels = [names.index(x) if isinstance(x, str) else x for x in labels]
+        labels = torch.as_tensor(labels, dtype=torch.long)
+        k = getattr(self, "num_classes", None)
+        if k is not None and labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < k:
+            raise UserError(f"labels must be class indices 0..{k - 1} (or class names), got "
+                            f"{int(labels.min()) if labels.min() < 0 else int(labels.max())}")
+        return labels
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
