@@ -267,6 +267,10 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
                                "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
                                "--set", "g_width=8", "--set", "d_width=8"])
     assert res.exit_code == 0, res.output
+    for command in ("check", "evaluate"):  # a folder that holds no evaluator: one line, before any sampling
+        res = runner.invoke(main, [command, str(run_dir), "--evaluator", str(tmp_path / "none")])
+        assert res.exit_code == 2 and res.output == f"error: {tmp_path / 'none'} holds no evaluator: make one " \
+            f"with `acgan train-classifier --out {tmp_path / 'none'}`\n", res.output
     res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "10"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)

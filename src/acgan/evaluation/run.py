@@ -63,6 +63,7 @@ def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool 
     G = load_generator(run.path, device=str(resolve_device(opts.device)))
     cfg = run.train_config(record)
     real = real_test_side(cfg, record.data["resolution"], G.class_names, opts)
+    evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)  # refusals first
     fake, fake_labels = sample_classes(G, list(range(G.num_classes)), opts.per_class, opts.seed, progress=progress)
     stats = [g.stats_path for g in run.groups()] if record.split else [run.stats_path]
     return build_context(fake, fake_labels, G.class_names, record, cfg, opts, run.path, log, generator=G,
