@@ -154,6 +154,32 @@ def test_collapse_monitor_writes_per_class_measures_and_verdict(tiny_cfg, tmp_pa
     assert rows[-1]["classes_collapsed"] and "is collapsing: recall" in (run / "log.txt").read_text()
 
 
+def test_the_monitor_holds_a_bounded_sample_of_real_images_not_the_data_set(monkeypatch):
+    """Its float copy of real images is a few hundred a class whatever the data set's size, held or streamed: a
+    float copy of a whole 64-256 px data set would be four times its bytes (gigabytes)."""
+    from acgan.training import monitor as mod
+
+    converted, to_unit = [], mod.to_unit
+    monkeypatch.setattr(mod, "to_unit", lambda x: converted.append(len(x)) or to_unit(x))
+
+    class StreamedRows:  # what a store-backed data set offers: rows read by index
+        def __init__(self, images):
+            self.images, self.read = images, []
+
+        def __getitem__(self, idx):
+            self.read.append(len(idx))
+            return self.images[idx]
+
+    gen = torch.Generator().manual_seed(0)
+    images, labels = torch.randint(0, 256, (3000, 1, 16, 16), generator=gen, dtype=torch.uint8), torch.arange(3000) % 3
+    held = mod.CollapseMonitor(images, labels, 3, 8, per_class=8, pairs=3, seed=0)
+    rows = StreamedRows(images)
+    streamed = mod.CollapseMonitor(rows, labels, 3, 8, per_class=8, pairs=3, seed=0)
+    assert mod.pool_size(8, 3) == 200 and converted == [600, 600] and rows.read == [600]
+    assert held.threshold == streamed.threshold and all(torch.equal(a, b) for a, b in zip(held.reference,
+                                                                                         streamed.reference))
+
+
 def test_monitor_of_real_images_does_not_fire():
     """The verdict on fresh real images of the classes (a generator as varied as the data) stays quiet."""
     from acgan.training.monitor import CollapseMonitor

@@ -21,17 +21,20 @@ VERDICT_K = 5                                       # k-NN balls of coverage; re
 VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples per class (docs/results/diversity.md)
 
 
-REAL_POOL = 2000  # real images per class the monitor draws from when the data set is streamed from its store
+THRESHOLD_PAIRS = 100  # at least this many pairs per class for the real MS-SSIM threshold
 
 
-def _monitor_pool(rows, labels: torch.Tensor, num_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """All the real images when they are held; from a data set too large to hold, a seeded sample per class."""
-    if isinstance(rows, torch.Tensor):
-        return rows, labels
-    if rows.held:
-        return rows.load(), labels
+def pool_size(per_class: int, pairs: int) -> int:
+    """Real images per class the monitor keeps: enough for the threshold's pairs and one reference set. Never the
+    whole data set: converted to float it is four times the bytes, which at 64-256 px is gigabytes."""
+    return max(2 * max(THRESHOLD_PAIRS, pairs), per_class)
+
+
+def _monitor_pool(rows, labels: torch.Tensor, num_classes: int, seed: int, size: int) -> tuple[torch.Tensor,
+                                                                                              torch.Tensor]:
+    """A seeded sample of at most `size` real images per class, held or streamed alike (rows in store order)."""
     gen = torch.Generator().manual_seed(seed + 4242)
-    pick = torch.cat([idx[torch.randperm(len(idx), generator=gen)[:REAL_POOL]]
+    pick = torch.cat([idx[torch.randperm(len(idx), generator=gen)[:size]]
                       for idx in ((labels == c).nonzero().flatten() for c in range(num_classes))]).sort().values
     return rows[pick], labels[pick]
 
@@ -40,13 +43,14 @@ class CollapseMonitor:
     def __init__(self, real_images, real_labels: torch.Tensor, num_classes: int, z_dim: int, *,
                  per_class: int, pairs: int, seed: int):
         self.num_classes, self.pairs, self.seed = num_classes, pairs, seed
-        real_images, real_labels = _monitor_pool(real_images, real_labels, num_classes, seed)
+        real_images, real_labels = _monitor_pool(real_images, real_labels, num_classes, seed,
+                                                 pool_size(per_class, pairs))
         gen = torch.Generator().manual_seed(seed + 31337)
         self.z = torch.randn(num_classes * per_class, z_dim, generator=gen)
         self.labels = torch.arange(num_classes).repeat_interleave(per_class)
         real = to_unit(real_images)
         # the threshold from more pairs than the monitor draws, so it is not the noisier side
-        self.real = [r["mean"] for r in class_ms_ssim(real, real_labels, num_classes, pairs=max(100, pairs),
+        self.real = [r["mean"] for r in class_ms_ssim(real, real_labels, num_classes, pairs=max(THRESHOLD_PAIRS, pairs),
                                                       seed=seed)]
         self.threshold = max(self.real)
         # as many real images per class as samples, for recall and coverage (they compare equal-sized sets)
