@@ -189,6 +189,40 @@ def test_a_test_split_too_small_to_measure_is_refused_before_the_evaluator_train
         assert not (run_dir / "metrics.json").exists()
 
 
+def test_a_process_that_waits_for_the_default_evaluator_does_not_train_another(split_data, trained_evaluator,
+                                                                                 tmp_path, monkeypatch):
+    """Two commands that need the same default evaluator: the second waits for the first's lock, then uses what
+    it wrote. Made certain: this process holds the lock until the second says it waits."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from acgan.evaluation.evaluator.store import record_evaluator_dir
+    from acgan.io import exclusive
+    from acgan.rundir import RunDir
+
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
+                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                                    "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    folder = record_evaluator_dir(RunDir(run_dir).read())
+    err_path = tmp_path / "second.err"
+    with exclusive(folder.with_name(folder.name + ".lock"), print, "unused"), open(err_path, "w") as err:
+        second = subprocess.Popen([sys.executable, "-m", "acgan", "check", str(run_dir), "--per-class", "10"],
+                                  env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.time() + 120
+        while "waiting for another process that trains this data's evaluator" not in err_path.read_text():
+            assert second.poll() is None and time.time() < deadline, err_path.read_text()
+            time.sleep(0.05)
+        shutil.copytree(trained_evaluator, folder)  # what the first process would have trained and saved
+    assert second.wait(timeout=300) == 0, err_path.read_text()
+    assert "no evaluator for this data yet" not in err_path.read_text()
+
+
 def test_evaluation_options_below_what_the_measures_need_are_refused():
     from acgan.errors import UserError
     from acgan.evaluation.context import EvalOptions

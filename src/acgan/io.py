@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -129,3 +131,20 @@ def write_choices(path: Path, choices: dict) -> None:
         atomic_write_json(path, choices, indent=1)
     except (OSError, UserError):
         pass
+
+
+@contextmanager
+def exclusive(lock_path: Path, log, waiting: str):
+    """An advisory lock held while something is built once for every process (a store, an evaluator); a second
+    process waits for it, saying `waiting` once. The lock dies with its process, so a killed one never blocks."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(waiting)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from ...errors import UserError
+from ...io import exclusive
 from ...progress import echo
 from ..decode import DRAFT_RULE, RULE, is_grey
-from .build import build_store, exclusive, worker_count
+from .build import build_store, worker_count
 from .files import DamagedStore, Store, stores_dir
 
 __all__ = ["open_store", "list_stores", "prune_stores", "Store", "DamagedStore", "stores_dir", "worker_count"]
@@ -56,7 +57,8 @@ def open_store(spec, data_dir: str, split: str, keep: list[int], resolution: int
     if store is None:
         classes = sorted(keep)  # a store keeps the source's class order; any order of a subset reads from it
         target = family / _key([names[i] for i in classes])
-        with exclusive(family / f"{target.name}.lock", log):
+        with exclusive(family / f"{target.name}.lock", log,
+                       f"waiting for another process that prepares this data ({family.name})"):
             store = _find(family, wanted, log)  # made by the process we waited for
             if store is None:
                 items = spec.items(data_dir, split, classes)

@@ -10,7 +10,6 @@ without room for it is refused at once, and a disk that fills anyway leaves no b
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -18,7 +17,6 @@ import os
 import shutil
 import time
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,22 +39,6 @@ def worker_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-@contextmanager
-def exclusive(lock_path: Path, log):
-    """The lock of one store: held while it is prepared; a second process waits for it, saying so once."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log(f"waiting for another process that prepares this data ({lock_path.parent.name})")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 # --- the worker side (module-level state, set once per worker process) ---

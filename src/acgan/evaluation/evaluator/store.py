@@ -13,7 +13,7 @@ from ...config import TrainConfig
 from ...data import DATASETS, describe, load_data
 from ...data.budget import memory_budget
 from ...errors import UserError
-from ...io import atomic_torch_save, atomic_write_json, file_sha256
+from ...io import atomic_torch_save, atomic_write_json, exclusive, file_sha256
 from ...locations import cache_dir
 from ...rundir import RunRecord
 from ..cache import content_key
@@ -110,9 +110,12 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
     if not (folder / "evaluator.json").is_file():
         if path:
             raise UserError(f"{folder} holds no evaluator: make one with `acgan train-classifier --out {folder}`")
-        log(f"no evaluator for this data yet: training one into {folder} (once: a few minutes on a 2-core CPU, "
-            "under one on a GPU)")
-        train_and_save(cfg, record.data["resolution"], folder, seed=seed)
+        with exclusive(folder.with_name(folder.name + ".lock"), log,
+                       f"waiting for another process that trains this data's evaluator ({folder.name})"):
+            if not (folder / "evaluator.json").is_file():  # else trained by the process we waited for
+                log(f"no evaluator for this data yet: training one into {folder} (once: a few minutes on a 2-core "
+                    "CPU, under one on a GPU)")
+                train_and_save(cfg, record.data["resolution"], folder, seed=seed)
     ev = load_evaluator(folder)
     check_compatible(ev, record.data, folder)
     ev.meta["path"] = str(folder)
