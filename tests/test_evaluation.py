@@ -90,6 +90,32 @@ def test_nearest_neighbours_brute_force():
     assert torch.equal(idx, brute)
 
 
+def test_large_image_sets_are_converted_to_float_a_chunk_at_a_time(evaluator_dir, monkeypatch):
+    """Nearest neighbours, training features and the resolution sweep over many images give the numbers of one
+    pass over all of them, while never holding more than a chunk of them in float (a whole 64-256 px data set in
+    float is gigabytes)."""
+    from acgan.evaluation import sweep
+    from acgan.evaluation.steps import overfitting
+    from acgan.pixels import to_unit
+
+    gen = torch.Generator().manual_seed(3)
+    pool = torch.randint(0, 256, (1300, 3, 16, 16), generator=gen, dtype=torch.uint8)
+    q = to_unit(pool[[5, 700, 1299]]) + 0.01
+    whole = nearest_neighbours(q, to_unit(pool), k=4)
+    ev = load_evaluator(evaluator_dir)
+    one_pass = ev.run(to_unit(pool))
+    converted, real_to_unit = [], overfitting.to_unit
+    monkeypatch.setattr(overfitting, "to_unit", lambda x: converted.append(len(x)) or real_to_unit(x))
+    assert torch.equal(nearest_neighbours(q, pool, k=4, chunk=500, convert=overfitting.to_unit), whole)
+    assert whole[:, 0].tolist() == [5, 700, 1299]
+    assert torch.equal(overfitting._features(ev, pool, chunk=1000), one_pass[1])
+    assert max(converted) == 1000 and sum(converted) == 1300 + 1300  # never more than a chunk at once
+    labels = torch.arange(1300) % 3
+    got = accuracy_sweep(ev, to_unit(pool), labels, [8], 3)
+    monkeypatch.setattr(sweep, "CHUNK", 1300)  # one pass over all
+    assert got == accuracy_sweep(ev, to_unit(pool), labels, [8], 3)
+
+
 def test_slerp_endpoints_and_norm():
     a, b = torch.randn(16), torch.randn(16)
     assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)

@@ -15,12 +15,16 @@ from .registry import step
 NEIGHBOUR_POOL = 100_000  # training images searched for nearest neighbours (all of Fashion-MNIST and CIFAR-10)
 
 
-def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096) -> torch.Tensor:
-    """Indices [Q, k] of the k nearest rows of `pool` for each row of `queries` by L1 distance (flattened)."""
+def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, chunk: int = 4096,
+                       convert=None) -> torch.Tensor:
+    """Indices [Q, k] of the k nearest rows of `pool` for each row of `queries` by L1 distance (flattened);
+    `convert` maps each chunk of the pool to the queries' scale (uint8 images: to_unit), so that the pool is never
+    converted whole."""
     q = queries.flatten(1).float()
     best_d, best_i = None, None
     for start in range(0, len(pool), chunk):
-        p = pool[start:start + chunk].flatten(1).float()
+        p = pool[start:start + chunk]
+        p = (convert(p) if convert else p).flatten(1).float()
         d = torch.cdist(q, p, p=1)
         i = torch.arange(start, start + len(p)).expand_as(d)
         if best_d is not None:
@@ -33,17 +37,24 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int = 5, ch
 def neighbour_grid(samples: torch.Tensor, train_uint8: torch.Tensor, k: int = 5,
                    features: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Rows of [sample | its k nearest training images] by L1 distance in pixels, or between `features` (the
-    samples', the training images'); a [0, 1] grid."""
-    train = to_unit(train_uint8)
-    idx = nearest_neighbours(*(features or (samples, train)), k)
-    rows = [torch.cat([s[None], train[i]]) for s, i in zip(samples, idx)]
+    samples', the training images'); a [0, 1] grid. The training images stay uint8 but for the chunk at hand: a
+    float copy of them all is four times their bytes (gigabytes at 64-256 px)."""
+    idx = nearest_neighbours(*features, k) if features else nearest_neighbours(samples, train_uint8, k,
+                                                                              convert=to_unit)
+    rows = [torch.cat([s[None], to_unit(train_uint8[i])]) for s, i in zip(samples, idx)]
     return make_grid(to_zero_one(torch.cat(rows)), nrow=k + 1, padding=2, pad_value=1.0)
 
 
 def training_features(evaluator: Evaluator, train_uint8: torch.Tensor) -> torch.Tensor:
     """The evaluator's features of every training image, cached on disk: the largest forward pass of an evaluation."""
     key = content_key(train_uint8, evaluator.meta, "train-features-v1")
-    return cached("train-features", key, lambda: {"features": evaluator.run(to_unit(train_uint8))[1]})["features"]
+    return cached("train-features", key, lambda: {"features": _features(evaluator, train_uint8)})["features"]
+
+
+def _features(evaluator: Evaluator, images_uint8: torch.Tensor, chunk: int = 5000) -> torch.Tensor:
+    """evaluator.run's features, converted to float a chunk at a time (a multiple of run's batch: the same numbers)."""
+    return torch.cat([evaluator.run(to_unit(images_uint8[i:i + chunk]))[1]
+                      for i in range(0, len(images_uint8), chunk)])
 
 
 @torch.no_grad()
