@@ -116,6 +116,27 @@ def test_large_image_sets_are_converted_to_float_a_chunk_at_a_time(evaluator_dir
     assert got == accuracy_sweep(ev, to_unit(pool), labels, [8], 3)
 
 
+def test_large_images_are_sampled_in_smaller_generator_calls_from_the_same_noise():
+    from acgan.models.common import Sampling
+    from acgan.sampling import images_per_call, sample_classes
+
+    class Recorded(Sampling):
+        z_dim, num_classes, class_names = 4, 2, ["a", "b"]
+
+        def __init__(self, resolution):
+            self.resolution, self.calls = resolution, []
+
+        def generate(self, z, labels):
+            self.calls.append(len(z))
+            return torch.tanh(z[:, :1, None, None] + labels[:, None, None, None].float()).expand(-1, 1, 2, 2)
+
+    big, unsized = Recorded(256), Recorded(None)
+    images, labels = sample_classes(big, [0, 1], 400, seed=1)
+    assert unsized.calls == [] and torch.equal(images, sample_classes(unsized, [0, 1], 400, seed=1)[0])
+    assert unsized.calls == [500, 300] and max(big.calls) == 31 and sum(big.calls) == 800
+    assert [images_per_call(Recorded(r)) for r in (28, 64, 128, 256, None)] == [500, 500, 125, 31, 500]
+
+
 def test_slerp_endpoints_and_norm():
     a, b = torch.randn(16), torch.randn(16)
     assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)

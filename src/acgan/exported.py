@@ -54,6 +54,7 @@ class ExportedGenerator(Sampling, nn.Module, _hub_mixin()):
         cfg = from_dict(config["model"], where="the export's config.json")
         groups = config.get("groups")
         c, r = config["channels"], config["resolution"]
+        self.resolution = r  # sampling's calls stay small for large images
         if groups:
             parts = [build_generator(cfg, c, r, len(g)) for g in groups]
             self.generator = SplitGenerator(parts, groups, self.class_names)

@@ -14,7 +14,15 @@ from .models.split import SplitGenerator
 from .progress import progress as progress_bar
 from .rundir import RunDir
 
-CHUNK = 500  # images per generator call when sampling many: bounds memory, and fixes the noise stream's order
+CHUNK = 500  # images per noise draw when sampling many: fixes the noise stream's order
+CALL_PIXELS = CHUNK * 64 * 64  # pixels per generator call: 500 images up to 64 px, fewer above (activations grow
+# with the area: at 256 px a call of 500 would hold some 16x the ~1.5 GB of biggan's at 64 px)
+
+
+def images_per_call(G) -> int:
+    """Images per generator call: CHUNK, or fewer for a generator that says it makes images above 64 px."""
+    r = getattr(G, "resolution", None)
+    return CHUNK if not r else max(1, min(CHUNK, CALL_PIXELS // (r * r)))
 
 
 def load_generator(run_dir, device: str = "cpu", step: int | None = None):
@@ -28,7 +36,9 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
     record = run.read()
     if record.split is not None:
         parts = [load_generator(group.path, device, step) for group in run.groups()]
-        return SplitGenerator(parts, record.split["groups"], record.data["class_names"]).eval()
+        split = SplitGenerator(parts, record.split["groups"], record.data["class_names"]).eval()
+        split.resolution = parts[0].resolution
+        return split
     cfg, info = run.train_config(record), record.data
     ckpt, path = run.load_checkpoint(step)
     if ckpt is None:
@@ -41,6 +51,7 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
                         f"({str(e).splitlines()[0][:120]})") from None
     G.class_names = list(info["class_names"])
     G.step = int(ckpt["step"])
+    G.resolution = int(info["resolution"])
     return G.to(device).eval()
 
 
@@ -68,8 +79,10 @@ def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: b
     gen = torch.Generator().manual_seed(seed)
     labels = torch.tensor(classes, dtype=torch.long).repeat_interleave(per_class)
     bar, chunks = progress_bar(len(labels), "sampling", "img", enabled=progress), []
+    per_call = images_per_call(G)
     for chunk in labels.split(CHUNK):
-        chunks.append(G.sample(chunk, z=noise(len(chunk), G.z_dim, gen, truncation)).cpu())
+        z = noise(len(chunk), G.z_dim, gen, truncation)
+        chunks += [G.sample(c, z=zc).cpu() for c, zc in zip(chunk.split(per_call), z.split(per_call))]
         bar.update(len(chunk))
     bar.close()
     return torch.cat(chunks), labels
