@@ -36,9 +36,7 @@ def load_generator(run_dir, device: str = "cpu", step: int | None = None):
     record = run.read()
     if record.split is not None:
         parts = [load_generator(group.path, device, step) for group in run.groups()]
-        split = SplitGenerator(parts, record.split["groups"], record.data["class_names"]).eval()
-        split.resolution = parts[0].resolution
-        return split
+        return SplitGenerator(parts, record.split["groups"], record.data["class_names"]).eval()
     cfg, info = run.train_config(record), record.data
     ckpt, path = run.load_checkpoint(step)
     if ckpt is None:

@@ -60,7 +60,7 @@ class CallableGenerator(Sampling):
         return x.clamp(-1, 1)
 
 
-def generator_samples(G: CallableGenerator, per_class: int, seed: int, channels: int):
+def generator_samples(G: Sampling, per_class: int, seed: int, channels: int):
     fake, labels = sample_classes(G, list(range(G.num_classes)), per_class, seed)
     if fake.shape[1] != channels:
         raise UserError(f"the generator makes {fake.shape[1]}-channel images and the data has {channels}: "
@@ -153,12 +153,10 @@ def evaluate_export(folder, data: dict, opts: EvalOptions, out=None, log=print) 
     if names != exported.class_names:
         raise UserError(f"{folder} was trained on the classes {', '.join(exported.class_names)}, and this data has "
                         f"{', '.join(names)}: pass the data it was trained on with --dataset and --data-dir")
-    G = CallableGenerator(exported, names, exported.z_dim)
-    G.step = exported.config.get("step")
-    return _evaluate_sampled(G, cfg, opts, Path(out) if out else folder.with_name(folder.name + "-eval"), log)
+    return _evaluate_sampled(exported, cfg, opts, Path(out) if out else folder.with_name(folder.name + "-eval"), log)
 
 
-def _evaluate_sampled(G: CallableGenerator, cfg: TrainConfig, opts: EvalOptions, out: Path, log) -> dict:
+def _evaluate_sampled(G: Sampling, cfg: TrainConfig, opts: EvalOptions, out: Path, log) -> dict:
     fake, labels = generator_samples(G, opts.per_class, opts.seed, describe(cfg).channels)
     record, names = samples_record(cfg, fake.shape[-1])
     return evaluate_context(build_context(fake, labels, names, record, cfg, opts, out, log, generator=G), log)

@@ -17,6 +17,7 @@ class SplitGenerator(Sampling, nn.Module):
         self.owner = {c: (g, local) for g, group in enumerate(groups) for local, c in enumerate(group)}
         self.class_names, self.z_dim = list(class_names), parts[0].z_dim
         self.step = min(getattr(p, "step", 0) for p in parts)
+        self.resolution = getattr(parts[0], "resolution", None)
         # the same routing as tensors, for forward(): a traced or exported graph cannot read a dict
         self.register_buffer("owner_of", torch.tensor([self.owner[c][0] for c in range(len(class_names))]),
                              persistent=False)
