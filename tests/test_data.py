@@ -1,5 +1,6 @@
 import gzip
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -156,6 +157,37 @@ def test_empty_class_folder_and_missing_root(folder_data, tmp_path):
     (tmp_path / "hollow").mkdir()
     with pytest.raises(UserError, match="no class sub-folders"):
         load_data(TrainConfig(dataset="folder", data_dir=str(tmp_path / "hollow")), None)
+
+
+def test_a_folder_of_classes_beside_a_download_data_set_is_refused(folder_data, tmp_path, monkeypatch):
+    """`--data-dir MY_IMAGES` without `--dataset folder` would train the preset's Fashion-MNIST in silence."""
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    from acgan.config import assemble
+    from acgan.data.folder import holds_class_folders
+
+    monkeypatch.chdir(tmp_path)
+    said = (f"error: --data-dir {folder_data} holds folders of images, but the data set is fashion-mnist, which only "
+            "downloads into --data-dir: add --dataset folder to use the images\n")
+    for args in (["train", "--out", "run"], ["data", "prepare"], ["train-classifier"]):
+        res = CliRunner().invoke(main, args + ["--data-dir", str(folder_data)])
+        assert (res.exit_code, res.output) == (2, said), args
+    assert not (tmp_path / "run").exists()
+    zipped = shutil.make_archive(str(tmp_path / "images"), "zip", folder_data)
+    split = write_folder_dataset(tmp_path / "split" / "train", per_class=2).parent
+    (tmp_path / "download" / "FashionMNIST" / "raw").mkdir(parents=True)  # torchvision's own layout
+    (tmp_path / "download" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "a.png").write_bytes(b"")  # images, but no class folders
+    assert [holds_class_folders(str(p)) for p in (folder_data, zipped, split, tmp_path / "download",
+                                                  tmp_path / "loose", tmp_path / "nothing")] == \
+        [True, True, True, False, False, False]
+    with pytest.raises(UserError, match="add --dataset folder"):
+        assemble("demo", {"data_dir": zipped})
+    assert assemble("demo", {"data_dir": zipped, "dataset": "folder"}).dataset == "folder"
+    assert assemble("demo", {"data_dir": str(folder_data)}, ["dataset=folder"]).dataset == "folder"
+    assert assemble("demo", {"data_dir": str(tmp_path / "download")}).dataset == "fashion-mnist"
 
 
 @pytest.mark.skipif(not CIFAR_ZIP.exists(), reason="shared/data/cifar10-jpeg.zip is not here")

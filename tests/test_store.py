@@ -88,6 +88,11 @@ def test_bad_files_are_recorded_and_named(folder_data):
     res = CliRunner().invoke(main, ["data", "info", "--dataset", "folder", "--data-dir", str(folder_data),
                                     "--resolution", "16"])
     assert res.exit_code == 0 and "cat/broken.png (cat): not a decodable image" in res.output
+    res = CliRunner().invoke(main, ["data", "prepare", "--dataset", "folder", "--data-dir", str(folder_data),
+                                    "--resolution", "16"])  # one split: "test" reads the same images
+    assert res.exit_code == 0 and res.output.splitlines()[0].endswith(
+        "1 file skipped (`acgan data info` lists them; training needs --skip-bad-images); "
+        f"{list_stores()[0].path}"), res.output
     store = list_stores()[0].path
     assert f"store      {store}" in CliRunner().invoke(main, ["data", "info", "--store", str(store)]).output
     res = CliRunner().invoke(main, ["data", "info", "--store", str(store.parent / "nothing")])

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from .data import DATASETS, SPLITS, parse_class_list
+from .data.folder import holds_class_folders
+from .data.registry import InMemoryData
 from .device import DEVICES, PRECISIONS
 from .errors import UserError
 from .losses import ADVERSARIAL, LOSSES
@@ -214,8 +216,20 @@ def assemble(preset: str | None, options: dict | None = None, overrides=(),
     validated. `classes` may be a comma-separated string."""
     values = dict(defaults or {})
     values.update(load_yaml(preset) if preset else {})
-    values.update({k: v for k, v in (options or {}).items() if v is not None})
-    values.update(dict(parse_override(o) for o in overrides))
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    given.update(dict(parse_override(o) for o in overrides))
+    values.update(given)
     if isinstance(values.get("classes"), str):
         values["classes"] = parse_class_list(values["classes"])
-    return from_dict(values, where="the command line").validate()
+    cfg = from_dict(values, where="the command line").validate()
+    if "data_dir" in given and "dataset" not in given:
+        refuse_unused_folder(cfg)
+    return cfg
+
+
+def refuse_unused_folder(cfg: TrainConfig) -> None:
+    """A --data-dir of class folders beside a data set that only downloads into it (fashion-mnist, the default)
+    would train on the download, leaving the user's images unread without a word."""
+    if isinstance(DATASETS[cfg.dataset], InMemoryData) and holds_class_folders(cfg.data_dir):
+        raise UserError(f"--data-dir {cfg.data_dir} holds folders of images, but the data set is {cfg.dataset}, "
+                        f"which only downloads into --data-dir: add --dataset folder to use the images")

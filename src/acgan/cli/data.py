@@ -57,8 +57,12 @@ def prepare(preset, overrides, split, workers, **given):
             click.echo(f"{name}: the same images as {said[d['path']]} (the data has no separate {name} split)")
             continue
         said[d["path"]] = name
+        skipped = {0: "no file skipped", 1: "1 file skipped"}.get(d["skipped"], f"{d['skipped']} files skipped")
+        if d["skipped"]:  # training refuses them unless told: say so now, not at the first step
+            skipped += f" (`acgan data info{'' if name == 'train' else ' --split ' + name}` lists them; " \
+                       "training needs --skip-bad-images)"
         click.echo(f"{name}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
-                   f"{_size(d['bytes'])}, {d['skipped']} files skipped; {d['path']}")
+                   f"{_size(d['bytes'])}, {skipped}; {d['path']}")
 
 
 @data.command()

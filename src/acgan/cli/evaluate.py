@@ -16,8 +16,9 @@ D = EvalOptions()  # the defaults, stated once in the dataclass
 
 
 @main.command("train-classifier")
-@click.option("--dataset", default="fashion-mnist", show_default=True)
-@click.option("--data-dir", default="data", show_default=True)
+@click.option("--dataset", help="A data set name (default: fashion-mnist).")
+@click.option("--data-dir", help="Download folder, or for --dataset folder: a directory or .zip, one folder per class "
+              "(default: data).")
 @click.option("--classes", help="Classes by index or name (default: all).")
 @click.option("--resolution", type=int, help="Image size in px (default: the data's own).")
 @click.option("--epochs", type=click.IntRange(1), default=EVALUATOR_EPOCHS, show_default=True)

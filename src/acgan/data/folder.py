@@ -18,6 +18,27 @@ from .registry import register
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+def holds_class_folders(path: str) -> bool:
+    """Whether `path` looks like a folder data set: a .zip, or a directory with image files one or two folders down
+    (<class>/<image> or <split>/<class>/<image>). Stops at the first image, so a huge folder costs a few listings."""
+    root = Path(path)
+    if root.is_file():
+        return root.suffix.lower() == ".zip"
+    if not root.is_dir():
+        return False
+
+    def images_below(folder: Path, depth: int) -> bool:  # depth: folders below `root`
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return False
+        if depth and any(e.is_file() and Path(e.name).suffix.lower() in IMAGE_SUFFIXES for e in entries):
+            return True
+        return depth < 2 and any(e.is_dir() and not e.name.startswith(".") and images_below(Path(e.path), depth + 1)
+                                 for e in entries)
+    return images_below(root, 0)
+
+
 class _Source:
     """Relative paths and bytes of the files under a directory or inside a zip."""
 
