@@ -141,7 +141,9 @@ def evaluate_export(folder, data: dict, opts: EvalOptions, out=None, log=print) 
     folder = Path(folder)
     exported = load_generator(folder)
     trained_on = exported.config["model"]
-    cfg = data_config({key: trained_on[key] for key in ("dataset", "data_dir", "classes")} | data)
+    # the run's own way of reading its data too: a run trained with skip_bad_images skipped files its data still has
+    kept = ("dataset", "data_dir", "classes", "skip_bad_images", "jpeg_draft")
+    cfg = data_config({key: trained_on[key] for key in kept if key in trained_on} | data)
     try:
         names = describe(cfg).class_names
     except UserError as e:
