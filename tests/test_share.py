@@ -181,6 +181,24 @@ def test_export_refuses_what_it_should_not_replace(tiny_run, tmp_path):
     res = CliRunner().invoke(main, ["export", str(tiny_run), str(out)])
     assert res.exit_code == 2 and "already exists" in res.output
     export(tiny_run, out, "--force")
+    for args, said in (([], "name the export folder: "), ([str(out), "--out", str(out)], "name the export folder once")):
+        res = CliRunner().invoke(main, ["export", str(tiny_run), *args])
+        assert res.exit_code == 2 and res.output.startswith(f"error: {said}") and res.output.count("\n") == 1, \
+            res.output
+    res = CliRunner().invoke(main, ["export", str(tiny_run), "--out", str(tmp_path / "spelt")])  # as other commands
+    assert res.exit_code == 0 and (tmp_path / "spelt" / "model.safetensors").is_file(), res.output
+
+
+def test_the_export_of_a_run_that_skipped_bad_images_evaluates(split_data, trained_evaluator, tiny_cfg, tmp_path):
+    data = shutil.copytree(split_data, tmp_path / "split")
+    (data / "train" / "cat" / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    run = train(dataclasses.replace(tiny_cfg, data_dir=str(data), skip_bad_images=True, tensorboard=False),
+                tmp_path / "run", progress=False)
+    out = export(run, tmp_path / "export")
+    small = ["--evaluator", str(trained_evaluator), "--per-class", "10", "--real-per-class", "10", "--pairs", "4"]
+    res = CliRunner().invoke(main, ["evaluate", str(out), "--data-dir", str(data), *small])
+    assert res.exit_code == 0, res.output  # was: "pass --skip-bad-images", an option evaluate does not have
+    assert json.loads((tmp_path / "export-eval" / "metrics.json").read_text())["discriminability"]
 
 
 @pytest.fixture

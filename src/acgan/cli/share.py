@@ -10,12 +10,20 @@ from .app import echo_err, main
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path), required=False)
+@click.option("--out", type=click.Path(path_type=Path), help="The export folder, as OUT_DIR (the spelling of the other "
+              "commands).")
 @click.option("--onnx", is_flag=True, help="Also write generator.onnx (inputs z and labels; needs acgan[onnx]).")
 @click.option("--force", is_flag=True, help="Replace an acgan export at OUT_DIR.")
-def export(run_dir, out_dir, onnx, force):
+def export(run_dir, out_dir, out, onnx, force):
     """A run's generator as a folder anyone can load: model.safetensors, config.json, a model card, samples."""
+    from ..errors import UserError
     from ..share.export import export_run
+
+    if (out_dir is None) == (out is None):
+        raise UserError("name the export folder once: `acgan export RUN_DIR OUT_DIR` or `acgan export RUN_DIR --out "
+                        "OUT_DIR`" if out_dir else "name the export folder: `acgan export RUN_DIR OUT_DIR`")
+    out_dir = out_dir or out
 
     path = export_run(run_dir, out_dir, onnx=onnx, force=force, log=echo_err)
     click.echo(f"wrote {path} ({', '.join(sorted(p.name for p in path.iterdir()))})")
