@@ -366,6 +366,13 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     assert all(r["intra_fid"] >= 0 and r["density"] >= 0 for r in d["per_class"])
     assert d["collapsed_classes"] == [r["class"] for r in d["per_class"] if r["collapsed"]]
     assert d["validated_measures"] == ["recall", "coverage", "intra_fid"]
+    assert "warning" not in res.stderr
+    meta = json.loads((evaluator_dir / "evaluator.json").read_text())
+    (evaluator_dir / "evaluator.json").write_text(json.dumps(meta | {"test_accuracy": 0.45}))  # chance is 1/3
+    res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "10"])
+    assert res.exit_code == 0 and res.stderr.startswith("warning: the evaluator recognises 45% of real test images "
+                                                        "(chance: 33%)"), res.stderr
+    assert f"--epochs N --out {evaluator_dir}`" in res.stderr and json.loads(res.stdout)["accuracy"] == d["accuracy"]
 
 
 def squares(n: int, seed: int):
@@ -383,10 +390,21 @@ def test_evaluator_learns_separable_data_and_survives_a_single_step():
     from acgan.evaluation.evaluator import EvalNet, train_evaluator
     x, y = squares(300, 0)
     test_x, test_y = squares(90, 1)
-    _, acc = train_evaluator(x, y, test_x, test_y, num_classes=3, epochs=3, batch_size=30, progress=False)
+    _, acc, _ = train_evaluator(x, y, test_x, test_y, num_classes=3, epochs=3, progress=False)
     assert acc >= 0.95, acc  # unseen images of the three positions
     torch.manual_seed(0)
     untrained = EvalNet(1, 3).state_dict()
-    net, _ = train_evaluator(x[:30], y[:30], x[:30], y[:30], num_classes=3, epochs=1, batch_size=30, progress=False)
+    net, _, _ = train_evaluator(x[:30], y[:30], x[:30], y[:30], num_classes=3, epochs=1, progress=False)
     # one step on a tiny set still gets a valid schedule with a learning rate above zero: the weights move
     assert any(not torch.equal(untrained[k], v) for k, v in net.state_dict().items() if v.is_floating_point())
+
+
+def test_the_evaluator_takes_enough_steps_on_small_data_and_no_more_work_on_large():
+    from acgan.evaluation.evaluator.net import evaluator_schedule
+    assert evaluator_schedule(60_000, 28) == (4, 256) and evaluator_schedule(50_000, 32) == (4, 256)  # as always
+    epochs, batch = evaluator_schedule(900, 64)  # 4 epochs of 256 were 12 steps here
+    assert batch == 36 and epochs * (900 // batch) >= 750
+    assert evaluator_schedule(10_000, 256) == (4, 256)  # more epochs would cost more than CIFAR-10's 4
+    assert evaluator_schedule(900, 64, epochs=2) == (2, 36)
+    # 30 epochs would give 750 steps; 16 cost what 750 x 256 images at 32 px cost (a 64 px image costs 4)
+    assert evaluator_schedule(3_000, 64) == (16, 120) and 16 * 3_000 * 4 <= 750 * 256 < 17 * 3_000 * 4

@@ -181,7 +181,8 @@ def test_export_refuses_what_it_should_not_replace(tiny_run, tmp_path):
     res = CliRunner().invoke(main, ["export", str(tiny_run), str(out)])
     assert res.exit_code == 2 and "already exists" in res.output
     export(tiny_run, out, "--force")
-    for args, said in (([], "name the export folder: "), ([str(out), "--out", str(out)], "name the export folder once")):
+    twice = [str(out), "--out", str(out)]
+    for args, said in (([], "name the export folder: "), (twice, "name the export folder once")):
         res = CliRunner().invoke(main, ["export", str(tiny_run), *args])
         assert res.exit_code == 2 and res.output.startswith(f"error: {said}") and res.output.count("\n") == 1, \
             res.output

@@ -12,8 +12,9 @@ from .store import (
     record_evaluator_dir,
     save_evaluator,
     train_and_save,
+    weak_evaluator,
 )
 
 __all__ = ["EVALUATOR_EPOCHS", "EvalNet", "Evaluator", "train_evaluator", "DamagedEvaluator", "check_compatible",
            "default_evaluator_dir", "evaluator_dir_for", "get_evaluator", "load_evaluator", "record_evaluator_dir",
-           "save_evaluator", "train_and_save"]
+           "save_evaluator", "train_and_save", "weak_evaluator"]

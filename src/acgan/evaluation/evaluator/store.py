@@ -17,7 +17,7 @@ from ...io import atomic_torch_save, atomic_write_json, exclusive, file_sha256
 from ...locations import cache_dir
 from ...rundir import RunRecord
 from ..cache import content_key
-from .net import EVALUATOR_EPOCHS, NET_VERSION, EvalNet, Evaluator, train_evaluator
+from .net import NET_VERSION, EvalNet, Evaluator, train_evaluator
 
 
 def save_evaluator(net: EvalNet, meta: dict, out: Path) -> None:
@@ -84,18 +84,30 @@ def check_compatible(ev: Evaluator, data: dict, where: Path) -> None:
                         "train one with the run's --dataset and --classes")
 
 
-def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epochs: int = EVALUATOR_EPOCHS,
+def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epochs: int | None = None,
                    width: int = 16, seed: int = 0, precision: str = "fp32",
                    progress: bool = True) -> tuple[float, int]:
     """Train the evaluator on the config's training split and save it; (test accuracy, test images)."""
     train, test = load_data(cfg, resolution), load_data(cfg, resolution, split="test")
     start = time.time()
     images = train.images.hold(memory_budget(cfg.data_memory_gb, torch.device("cpu")))  # else read by batch
-    net, acc = train_evaluator(images, train.labels, test.images.load(), test.labels,
+    net, acc, epochs = train_evaluator(images, train.labels, test.images.load(), test.labels,
                                num_classes=train.num_classes,
                                epochs=epochs, width=width, seed=seed, precision=precision, progress=progress)
     save_evaluator(net, evaluator_meta(cfg, train, acc, time.time() - start, epochs), out)
     return acc, len(test.labels)
+
+
+def weak_evaluator(test_accuracy: float, num_classes: int, out: Path | None = None) -> str | None:
+    """A warning when the evaluator is nearer chance than a quarter of the way to perfect on real test images:
+    every measure is read through it."""
+    chance = 1 / num_classes
+    if test_accuracy >= chance + 0.25 * (1 - chance):
+        return None
+    again = f" --out {out}" if out else ""
+    return (f"warning: the evaluator recognises {test_accuracy:.0%} of real test images (chance: {chance:.0%}), so "
+            f"its accuracy, FID and variety figures say little; more images per class, or more epochs "
+            f"(`acgan train-classifier --force --epochs N{again}`), make a better one")
 
 
 def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed: int = 0, log=print) -> Evaluator:
@@ -118,6 +130,8 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
                 train_and_save(cfg, record.data["resolution"], folder, seed=seed)
     ev = load_evaluator(folder)
     check_compatible(ev, record.data, folder)
+    if warning := weak_evaluator(ev.meta["test_accuracy"], ev.meta["num_classes"], folder if path else None):
+        log(warning)
     ev.meta["path"] = str(folder)
     ev.meta["weights_sha256"] = file_sha256(folder / "evaluator.pt")
     return ev
