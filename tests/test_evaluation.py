@@ -1,6 +1,7 @@
 """The evaluation suite: analyses against independent computations, and `evaluate` / `report` end to end."""
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -408,3 +409,36 @@ def test_the_evaluator_takes_enough_steps_on_small_data_and_no_more_work_on_larg
     assert evaluator_schedule(900, 64, epochs=2) == (2, 36)
     # 30 epochs would give 750 steps; 16 cost what 750 x 256 images at 32 px cost (a 64 px image costs 4)
     assert evaluator_schedule(3_000, 64) == (16, 120) and 16 * 3_000 * 4 <= 750 * 256 < 17 * 3_000 * 4
+
+
+def test_data_without_a_test_split_holds_out_images_to_measure_the_evaluator(folder_data, tmp_path):
+    """A folder of classes with no train/ and test/: the evaluator's accuracy is measured on images it did not
+    learn from (one in ten of each class), not on its own training images."""
+    from acgan.config import TrainConfig
+    from acgan.data import load_data
+    res = CliRunner().invoke(main, ["train-classifier", "--dataset", "folder", "--data-dir", str(folder_data),
+                                    "--resolution", "16", "--epochs", "3", "--out", str(tmp_path / "ev"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "learns from 66 of its images and measures its accuracy on the other 6" in res.stderr, res.stderr
+    ev = load_evaluator(tmp_path / "ev")
+    assert ev.meta["test_split"] == "held out from train"
+    data = load_data(TrainConfig(dataset="folder", data_dir=str(folder_data)), 16)
+    held = torch.cat([torch.nonzero(data.labels == c).flatten()[5::10] for c in range(3)])  # 24 a class: 5 and 15
+    logits, _ = ev.run(data.images[held.numpy()].float() / 127.5 - 1)
+    assert len(held) == 6
+    assert math.isclose(ev.meta["test_accuracy"], (logits.argmax(1) == data.labels[held]).float().mean().item(),
+                        abs_tol=1e-4)
+    # a default evaluator from before (its accuracy measured on its training images) is retrained where it is used
+    from acgan.evaluation.evaluator import evaluator_dir_for
+    run_dir = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--resolution",
+                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                                    "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    default = evaluator_dir_for(TrainConfig(dataset="folder", data_dir=str(folder_data)), 16)
+    shutil.copytree(tmp_path / "ev", default)
+    meta = json.loads((default / "evaluator.json").read_text())
+    (default / "evaluator.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "test_split"}))
+    res = CliRunner().invoke(main, ["check", str(run_dir), "--per-class", "10"])
+    assert res.exit_code == 0 and "measured its accuracy on images it learnt from" in res.stderr, res.stderr
+    assert json.loads((default / "evaluator.json").read_text())["test_split"] == "held out from train"

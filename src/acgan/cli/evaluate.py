@@ -47,8 +47,9 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
             return
         raise UserError(f"{out} already holds an evaluator: pass --force to replace it or choose another --out")
     acc, n_test = train_and_save(cfg, resolution, out, epochs=epochs, width=width, seed=seed,
-                                 precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet)
-    click.echo(f"test accuracy {acc:.4f} on {n_test} real test images; wrote {out}")
+                                 precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet,
+                                 log=echo_err)
+    click.echo(f"test accuracy {acc:.4f} on {n_test} real images it did not learn from; wrote {out}")
     if warning := weak_evaluator(acc, len(describe(cfg).class_names), None if default else out):
         echo_err(warning)
 

@@ -74,5 +74,13 @@ def load_data(cfg, resolution: int | None, split: str | None = None, log=echo, p
     return ImageData(images, labels, [names[i] for i in keep], keep)
 
 
+def has_test_split(cfg) -> bool:
+    """Whether the data's test split holds other images than its training split (a folder without train/ and
+    test/ serves the same images as both)."""
+    spec = DATASETS[cfg.dataset]
+    same = getattr(spec, "split_identity", None)
+    return same is None or same(cfg.data_dir, "train") != same(cfg.data_dir, "test")
+
+
 __all__ = ["DATASETS", "SPLITS", "ImageRows", "HeldRows", "DataSpec", "register", "ImageData", "DataDescription",
-           "describe", "load_data", "parse_class_list", "resolve_classes"]
+           "describe", "has_test_split", "load_data", "parse_class_list", "resolve_classes"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig
-from ..data import load_data
+from ..data import has_test_split, load_data
 from ..device import resolve_device
 from ..errors import UserError
 from ..io import atomic_write_json
@@ -45,6 +45,9 @@ def build_context(fake, fake_labels, class_names: list[str], record: RunRecord, 
     res = fake.shape[-1]
     opts = replace(opts, resolutions=sorted(opts.resolutions or default_resolutions(res)))
     real_all, real_u8, real_labels = real or real_test_side(cfg, res, class_names, opts)
+    if not has_test_split(cfg):
+        log("the data has no test split: its training images stand in for real test images, so the overfitting "
+            "checks compare samples with the very images G learnt from (a test/ folder beside train/ separates them)")
     evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)
     classifier = evaluator
     if imagenet and all_synsets(class_names):  # ImageNet classes: the paper's own network judges them
@@ -88,7 +91,7 @@ def evaluate_context(ctx: EvalContext, log) -> dict:
         "run": str(ctx.out.path), "step": step, "has_generator": G is not None, "seed": opts.seed,
         "options": asdict(opts),
         "evaluator": {key: ev.meta.get(key) for key in ("path", "dataset", "class_names", "resolution",
-                                                         "test_accuracy", "channels")},
+                                                         "test_accuracy", "test_split", "channels")},
         "class_names": ctx.samples.class_names, "model_resolution": ctx.samples.resolution,
         **results, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
