@@ -94,11 +94,12 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     train = load_data(cfg, resolution)
     start = time.time()
     images, labels = train.images, train.labels
-    if has_test_split(cfg):
+    held_out = np.concatenate([np.flatnonzero(labels.numpy() == c)[5::10] for c in range(train.num_classes)])
+    if has_test_split(cfg) or not len(held_out):  # (5 images a class or fewer: nothing to hold out)
         test = load_data(cfg, resolution, split="test")
-        test_x, test_y, test_split = test.images.load(), test.labels, "test"
+        test_x, test_y = test.images.load(), test.labels
+        test_split = "test" if has_test_split(cfg) else "train (too few images to hold any out)"
     else:
-        held_out = np.concatenate([np.flatnonzero(labels.numpy() == c)[5::10] for c in range(train.num_classes)])
         kept = np.setdiff1d(np.arange(len(labels)), held_out)
         test_x, test_y, test_split = images[held_out], labels[held_out], "held out from train"
         images, labels = images.subset(kept) if hasattr(images, "subset") else images[kept], labels[kept]
@@ -120,8 +121,8 @@ def weak_evaluator(test_accuracy: float, num_classes: int, out: Path | None = No
         return None
     again = f" --out {out}" if out else ""
     return (f"warning: the evaluator recognises {test_accuracy:.0%} of real test images (chance: {chance:.0%}), so "
-            f"its accuracy, FID and variety figures say little; more images per class, or more epochs "
-            f"(`acgan train-classifier --force --epochs N{again}`), make a better one")
+            f"its accuracy, FID and variety figures say little; more images per class, or more epochs (`acgan "
+            f"train-classifier --dataset D --data-dir DIR --force --epochs N{again}`), make a better one")
 
 
 def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed: int = 0, log=print) -> Evaluator:
