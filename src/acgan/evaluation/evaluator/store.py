@@ -94,11 +94,13 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     train = load_data(cfg, resolution)
     start = time.time()
     images, labels = train.images, train.labels
-    held_out = np.concatenate([np.flatnonzero(labels.numpy() == c)[5::10] for c in range(train.num_classes)])
-    if has_test_split(cfg) or not len(held_out):  # (5 images a class or fewer: nothing to hold out)
+    separate = has_test_split(cfg)
+    held_out = [] if separate else \
+        np.concatenate([np.flatnonzero(labels.numpy() == c)[5::10] for c in range(train.num_classes)])
+    if separate or not len(held_out):  # (5 images a class or fewer: nothing to hold out)
         test = load_data(cfg, resolution, split="test")
         test_x, test_y = test.images.load(), test.labels
-        test_split = "test" if has_test_split(cfg) else "train (too few images to hold any out)"
+        test_split = "test" if separate else "train (too few images to hold any out)"
     else:
         kept = np.setdiff1d(np.arange(len(labels)), held_out)
         test_x, test_y, test_split = images[held_out], labels[held_out], "held out from train"
