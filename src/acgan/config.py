@@ -60,6 +60,8 @@ class TrainConfig:
     real_label: float = 1.0         # target for real images in the source loss (<1 = one-sided smoothing)
     imle: float = 0.0               # weight of IMLE's term in G's loss: real images pull their nearest sample (0 = off)
     mode_seeking: float = 0.0       # weight of MSGAN's mode-seeking term in G's loss (0 = off; labels in pairs)
+    lecam: float = 0.0              # weight of LeCam's term in D's loss (Tseng et al. 2021; 0 = off)
+    top_k: float = 1.0              # G learns from the share of its batch D scores most real, from 1 to this by mid-run
     # --- optimisation ---
     batch_size: int = 100           # images per step (paper: 100)
     steps: int = 50000              # G updates (each after d_steps D updates; paper: 50k, d_steps 1)
@@ -123,6 +125,8 @@ class TrainConfig:
         need(0 < self.real_label <= 1, "real_label must be in (0, 1]")
         need(self.mode_seeking >= 0, "mode_seeking must be >= 0")
         need(self.imle >= 0, "imle must be >= 0")
+        need(self.lecam >= 0, "lecam must be >= 0")
+        need(0 < self.top_k <= 1, f"top_k must be in (0, 1] (1 = off), got {self.top_k}")
         need(not self.mode_seeking or self.batch_size % 2 == 0,
              f"mode_seeking pairs the batch's images: batch_size must be even, got {self.batch_size}")
         if self.resolution is not None:

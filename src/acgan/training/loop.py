@@ -18,8 +18,10 @@ from ..data import ImageData
 from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
+from ..losses.lecam import LeCam
 from ..losses.mode_seeking import mode_seeking
 from ..losses.nearest_real import nearest_real, nearest_real_shared
+from ..losses.top_k import top_k_rows, top_k_share
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
@@ -57,6 +59,7 @@ class Trainer:
         self.data_record = data_record(cfg.dataset, data.class_names, data.source_classes, data.channels,
                                        data.resolution, len(data.labels))
         self.loss = build_loss(cfg)
+        self.lecam = LeCam(cfg.lecam, self.device) if cfg.lecam else None
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
                                       self.loss.class_outputs(data.num_classes), self.loss.class_proxies)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -83,7 +86,8 @@ class Trainer:
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
         self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys) + (
-            ("mode_seeking_ratio",) if cfg.mode_seeking else ()) + (("imle",) if cfg.imle else ())
+            ("mode_seeking_ratio",) if cfg.mode_seeking else ()) + (("imle",) if cfg.imle else ()) + (
+            ("lecam",) if cfg.lecam else ())
         self.local_batch = local_batch(cfg.batch_size, self.dist)
         if cfg.mode_seeking and self.local_batch % 2:
             raise UserError(f"mode_seeking needs an even batch per process, got {self.local_batch}: change batch_size")
@@ -149,7 +153,8 @@ class Trainer:
     # --- state ---
     def state(self) -> dict:
         ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
-        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema,
+        lecam = {"lecam": self.lecam.state_dict()} if self.lecam else {}
+        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **lecam,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
@@ -163,6 +168,8 @@ class Trainer:
             self.opt_d.load_state_dict(ckpt["opt_d"])
             if self.ema:
                 self.ema.model.load_state_dict(ckpt["G_ema"])
+            if self.lecam:
+                self.lecam.load_state_dict(ckpt["lecam"])
         except (RuntimeError, KeyError, ValueError) as e:
             raise UserError(f"checkpoint {source} does not match the run's config ({str(e).splitlines()[0][:120]}): "
                             "resume with the config.json it was written with") from None
@@ -203,6 +210,9 @@ class Trainer:
         with autocast(dev, self.precision):
             d_real, d_fake = self.d_forward(self.augment(x_real)), self.d_forward(self.augment(fake.detach()))
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
+        if self.lecam:
+            term, d["lecam"] = self.lecam(d_real[0], d_fake[0], lambda t: average_(t, self.dist))
+            d["loss"] = d["loss"] + term
         self.opt_d.zero_grad(set_to_none=True)
         d["loss"].backward()
         if self.skip_nonfinite:
@@ -231,7 +241,7 @@ class Trainer:
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
             g_out = self.d_frozen(self.augment(fake))
-        g = self.loss.generator(g_out, y_fake)
+        g = self.loss.generator(*top_k_rows(g_out, y_fake, top_k_share(self.cfg.top_k, self.step, self.cfg.steps)))
         if self.cfg.mode_seeking:
             term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
             g["loss"] = g["loss"] + self.cfg.mode_seeking * term
