@@ -442,3 +442,27 @@ def test_data_without_a_test_split_holds_out_images_to_measure_the_evaluator(fol
     res = CliRunner().invoke(main, ["check", str(run_dir), "--per-class", "10"])
     assert res.exit_code == 0 and "measured its accuracy on images it learnt from" in res.stderr, res.stderr
     assert json.loads((default / "evaluator.json").read_text())["test_split"] == "held out from train"
+
+
+def test_a_default_evaluator_works_at_most_at_max_resolution(folder_data, tmp_path, monkeypatch):
+    """Above MAX_RESOLUTION the default evaluator is trained at that size (its first stage runs at full size, so
+    each doubling costs four times the time) and the run's images are downsized to it; `train-classifier` without
+    --resolution makes the same one, where `evaluate` and `check` look."""
+    from acgan.evaluation.evaluator import store
+    from acgan.rundir import RunDir
+    monkeypatch.setattr(store, "MAX_RESOLUTION", 8)
+    run_dir = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--resolution",
+                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                                    "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["check", str(run_dir), "--per-class", "10"])
+    assert res.exit_code == 0 and "it works at 8 px, the images downsized to it" in res.stderr, res.stderr
+    folder = store.record_evaluator_dir(RunDir(run_dir).read())
+    assert load_evaluator(folder).meta["resolution"] == 8
+    res = CliRunner().invoke(main, ["train-classifier", "--dataset", "folder", "--data-dir", str(folder_data)])
+    assert res.exit_code == 0 and f"already in {folder}" in res.output, res.output
+    # at or below the cap nothing changes: a 16 px evaluator where the cap is 16
+    monkeypatch.setattr(store, "MAX_RESOLUTION", 16)
+    assert store.evaluator_resolution(16) == 16 and store.evaluator_resolution(32) == 16
+    assert store.record_evaluator_dir(RunDir(run_dir).read()) != folder

@@ -19,7 +19,8 @@ D = EvalOptions()  # the defaults, stated once in the dataclass
 @click.option("--data-dir", help="Download folder, or for --dataset folder: a directory or .zip, one folder per class "
               "(default: data).")
 @click.option("--classes", help="Classes by index or name (default: all).")
-@click.option("--resolution", type=int, help="Image size in px (default: the data's own).")
+@click.option("--resolution", type=int, help="Image size in px (default: the data's own, at most 128: "
+              "what `evaluate` and `check` use; larger images are downsized to it).")
 @click.option("--epochs", type=click.IntRange(1), help="Passes over the training images (default: 4, more on data "
               "sets smaller than CIFAR-10: about 750 steps where the time allows).")
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True,
@@ -34,10 +35,11 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
     from ..config import assemble
     from ..data import describe
     from ..device import resolve_device, resolve_precision
-    from ..evaluation.evaluator import evaluator_dir_for, train_and_save, weak_evaluator
+    from ..evaluation.evaluator import evaluator_dir_for, evaluator_resolution, train_and_save, weak_evaluator
 
     cfg = assemble(None, {"dataset": dataset, "data_dir": data_dir, "classes": classes})
     default = out is None
+    resolution = resolution or evaluator_resolution(describe(cfg).native_resolution)
     out = out or evaluator_dir_for(cfg, resolution)
     if (out / "evaluator.pt").exists() and not force:
         if default:  # what was asked for is there already: the data's own evaluator

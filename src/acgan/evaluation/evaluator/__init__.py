@@ -7,6 +7,7 @@ from .store import (
     check_compatible,
     default_evaluator_dir,
     evaluator_dir_for,
+    evaluator_resolution,
     get_evaluator,
     load_evaluator,
     record_evaluator_dir,
@@ -16,5 +17,5 @@ from .store import (
 )
 
 __all__ = ["EVALUATOR_EPOCHS", "EvalNet", "Evaluator", "train_evaluator", "DamagedEvaluator", "check_compatible",
-           "default_evaluator_dir", "evaluator_dir_for", "get_evaluator", "load_evaluator", "record_evaluator_dir",
-           "save_evaluator", "train_and_save", "weak_evaluator"]
+           "default_evaluator_dir", "evaluator_dir_for", "evaluator_resolution", "get_evaluator", "load_evaluator",
+           "record_evaluator_dir", "save_evaluator", "train_and_save", "weak_evaluator"]

@@ -1,6 +1,11 @@
 """Where evaluators live and how they are found: saved as a state_dict plus JSON metadata (with the weights'
 sha256), loaded with weights_only=True; one default folder per data selection and resolution, in the cache folder,
-trained on first use by whichever command needs it first (`train-classifier`, `evaluate`, `check`)."""
+trained on first use by whichever command needs it first (`train-classifier`, `evaluate`, `check`).
+
+A default evaluator works at the data's resolution up to MAX_RESOLUTION and at that size above it: its first stage
+runs at full size, so each doubling costs four times the time, and at 256 px four epochs of 2,700 images took 238 s
+against 35 s at 128 px, for a classifier no better (docs/benchmarks.md). Larger images are downsized on the way in
+(Evaluator.run); a full-size one is `acgan train-classifier --resolution R --out EV`, passed as `--evaluator EV`."""
 from __future__ import annotations
 
 import json
@@ -59,6 +64,14 @@ def evaluator_meta(cfg, data, test_accuracy: float, seconds: float, epochs: int)
             "train_seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+MAX_RESOLUTION = 128
+
+
+def evaluator_resolution(resolution: int) -> int:
+    """The size a default evaluator of data at `resolution` px works at."""
+    return min(resolution, MAX_RESOLUTION)
+
+
 def default_evaluator_dir(dataset: str, data_dir: str, class_names: list[str], resolution: int) -> Path:
     """CACHE/evaluators/<data set>-<hash of the data selection and resolution>: the one rule for every command."""
     key = content_key(dataset, DATASETS[dataset].source_identity(data_dir), list(class_names), resolution)[:10]
@@ -66,15 +79,17 @@ def default_evaluator_dir(dataset: str, data_dir: str, class_names: list[str], r
 
 
 def evaluator_dir_for(cfg: TrainConfig, resolution: int | None) -> Path:
-    """The default evaluator folder of a config's data at `resolution` (None: the data's own)."""
+    """The default evaluator folder of a config's data at `resolution` (None: the data's own, at most
+    MAX_RESOLUTION)."""
     desc = describe(cfg)
-    return default_evaluator_dir(cfg.dataset, cfg.data_dir, desc.class_names, resolution or desc.native_resolution)
+    return default_evaluator_dir(cfg.dataset, cfg.data_dir, desc.class_names,
+                                 resolution or evaluator_resolution(desc.native_resolution))
 
 
 def record_evaluator_dir(record: RunRecord) -> Path:
     """The default evaluator folder of the data a run (or a folder of samples) imitates."""
     return default_evaluator_dir(record.config["dataset"], record.config["data_dir"], record.data["class_names"],
-                                 record.data["resolution"])
+                                 evaluator_resolution(record.data["resolution"]))
 
 
 def check_compatible(ev: Evaluator, data: dict, where: Path) -> None:
@@ -146,9 +161,11 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
         with exclusive(folder.with_name(folder.name + ".lock"), log,
                        f"waiting for another process that trains this data's evaluator ({folder.name})"):
             if not (folder / "evaluator.json").is_file():  # else trained by the process we waited for
+                size = evaluator_resolution(record.data["resolution"])
                 log(f"no evaluator for this data yet: training one into {folder} (once: a few minutes on a 2-core "
-                    "CPU, under one on a GPU)")
-                train_and_save(cfg, record.data["resolution"], folder, seed=seed, log=log)
+                    "CPU, under one on a GPU)" + (f"; it works at {size} px, the images downsized to it"
+                                                  if size < record.data["resolution"] else ""))
+                train_and_save(cfg, size, folder, seed=seed, log=log)
     ev = load_evaluator(folder)
     check_compatible(ev, record.data, folder)
     if warning := weak_evaluator(ev.meta["test_accuracy"], ev.meta["num_classes"], folder if path else None):
