@@ -242,8 +242,8 @@ def test_a_store_larger_than_the_free_space_is_refused_before_any_room_is_taken(
     res = CliRunner().invoke(main, ["data", "prepare", "--dataset", "folder", "--data-dir", str(folder_data),
                                     "--resolution", "16"])  # 72 images of 3 x 16 x 16 bytes: 55,296 bytes
     assert res.exit_code == 2, res.output
-    assert re.fullmatch(r"error: the prepared images need 0\.1 MiB \(72 images of 3 x 16 x 16 bytes\) and \S+ has "
-                        r"0\.0 MiB free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a disk "
+    assert re.fullmatch(r"error: the prepared images need 54\.0 KB \(72 images of 3 x 16 x 16 bytes\) and \S+ has "
+                        r"48\.8 KB free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a disk "
                         r"with room", res.output.strip()), res.output
     assert not list(stores_dir().glob("*/*.build")) and not list_stores()
 

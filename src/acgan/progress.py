@@ -14,6 +14,14 @@ def duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def human_size(n: float) -> str:
+    """Bytes for a person: 512 B, 1.5 KB, 938.0 MB, 2.1 GB (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
 class PlainProgress:
     """The part of tqdm's interface we use, as plain lines: "train: 1200/4000 (30%), 4.1 step/s, ETA 11m20s, ..."."""
 

@@ -7,14 +7,8 @@ import click
 
 from ..config import assemble
 from ..errors import UserError
+from ..progress import human_size
 from .app import echo_err, main
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
 
 
 @main.group()
@@ -62,7 +56,7 @@ def prepare(preset, overrides, split, workers, **given):
             skipped += f" (`acgan data info{'' if name == 'train' else ' --split ' + name}` lists them; " \
                        "training needs --skip-bad-images)"
         click.echo(f"{name}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
-                   f"{_size(d['bytes'])}, {skipped}; {d['path']}")
+                   f"{human_size(d['bytes'])}, {skipped}; {d['path']}")
 
 
 @data.command()
@@ -87,7 +81,7 @@ def info(preset, overrides, split, store_path, **given):
     m, d = store.manifest, store.describe()
     click.echo(f"store      {d['path']}\nsource     {m['dataset']} {m['source']['identity']} ({m['split']})\n"
                f"images     {d['images']:,} of {d['classes']} classes at {m['channels']}x{m['resolution']}x"
-               f"{m['resolution']}, {_size(d['bytes'])}; prepared {m['created']}, last used {d['last_used']}")
+               f"{m['resolution']}, {human_size(d['bytes'])}; prepared {m['created']}, last used {d['last_used']}")
     click.echo("rule       " + "; ".join(f"{k}: {v}" for k, v in m["rule"].items() if k != "version"))
     for name, count in zip(m["class_names"], m["counts"]):
         click.echo(f"  {count:8,}  {name}")
@@ -106,9 +100,9 @@ def list_():
         return
     for s in stores:
         d = s.describe()
-        click.echo(f"{_size(d['bytes']):>9}  {d['images']:>9,} img  {d['resolution']:>4} px  {d['split']:5s}  "
+        click.echo(f"{human_size(d['bytes']):>9}  {d['images']:>9,} img  {d['resolution']:>4} px  {d['split']:5s}  "
                    f"{d['dataset']} {d['source']}  (last used {d['last_used']})  {d['path']}")
-    click.echo(f"{len(stores)} stores, {_size(sum(s.size_bytes for s in stores))} in {stores_dir()}")
+    click.echo(f"{len(stores)} stores, {human_size(sum(s.size_bytes for s in stores))} in {stores_dir()}")
 
 
 @data.command()
@@ -123,6 +117,6 @@ def prune(older_than, everything, dry_run):
 
     removed = prune_stores(DATASETS, older_than_days=older_than, everything=everything, dry_run=dry_run)
     for store, why, size in removed:
-        click.echo(f"{'would remove' if dry_run else 'removed'} {store.path} ({why}, {_size(size)})")
-    click.echo(f"{len(removed)} store(s), {_size(sum(size for _, _, size in removed))}"
+        click.echo(f"{'would remove' if dry_run else 'removed'} {store.path} ({why}, {human_size(size)})")
+    click.echo(f"{len(removed)} store(s), {human_size(sum(size for _, _, size in removed))}"
                + (" would be freed" if dry_run else " freed"))

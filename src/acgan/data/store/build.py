@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import UserError
 from ...io import atomic_write_json, guard_disk
-from ...progress import echo, progress
+from ...progress import echo, human_size, progress
 from ..decode import DRAFT_RULE, RULE, BadImage, decode
 from .files import FORMAT, Store
 
@@ -134,10 +134,11 @@ def _resume_or_start(build_dir: Path, images: Path, plan: dict, nbytes: int) -> 
     shutil.rmtree(build_dir, ignore_errors=True)
     free = shutil.disk_usage(build_dir.parent).free
     if nbytes > free:  # said before fallocate, which may take the whole disk for a moment before it gives up
-        raise UserError(f"the prepared images need {_size(nbytes)} ({plan['rows']:,} images of {plan['channels']} x "
-                        f"{plan['resolution']} x {plan['resolution']} bytes) and {build_dir.parent} has "
-                        f"{_size(free)} free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a disk "
-                        "with room")
+        raise UserError(f"the prepared images need {human_size(nbytes)} ({plan['rows']:,} images of "
+                        f"{plan['channels']} x {plan['resolution']} x {plan['resolution']} bytes) and "
+                        f"{build_dir.parent} has "
+                        f"{human_size(free)} free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a "
+                        "disk with room")
     (build_dir / "chunks").mkdir(parents=True)
     fd = os.open(images, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
     try:
@@ -151,10 +152,6 @@ def _resume_or_start(build_dir: Path, images: Path, plan: dict, nbytes: int) -> 
         os.close(fd)
     atomic_write_json(build_dir / "plan.json", plan)
     return {}
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes / 2 ** 30:,.1f} GiB" if nbytes >= 2 ** 30 else f"{nbytes / 2 ** 20:,.1f} MiB"
 
 
 def _umask() -> int:
