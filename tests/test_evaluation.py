@@ -466,3 +466,39 @@ def test_a_default_evaluator_works_at_most_at_max_resolution(folder_data, tmp_pa
     monkeypatch.setattr(store, "MAX_RESOLUTION", 16)
     assert store.evaluator_resolution(16) == 16 and store.evaluator_resolution(32) == 16
     assert store.record_evaluator_dir(RunDir(run_dir).read()) != folder
+
+
+def test_an_old_weak_default_evaluator_of_split_data_is_retrained(split_data, trained_evaluator, tmp_path,
+                                                                    monkeypatch):
+    """A default evaluator from before small data sets got enough steps (no `test_split` in its meta) that reads
+    near chance is retrained where it is used; one that reads well, or a new one that reads weak, is kept."""
+    from acgan.evaluation.evaluator.store import record_evaluator_dir
+    from acgan.rundir import RunDir
+    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
+                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
+                                    "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+    folder = record_evaluator_dir(RunDir(run_dir).read())
+
+    def install(**changes):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(trained_evaluator, folder)
+        meta = json.loads((folder / "evaluator.json").read_text())
+        meta = {k: v for k, v in {**meta, **changes}.items() if v is not None}
+        (folder / "evaluator.json").write_text(json.dumps(meta))
+
+    def check() -> str:
+        res = CliRunner().invoke(main, ["check", str(run_dir), "--per-class", "10"])
+        assert res.exit_code == 0, res.output
+        return res.stderr
+
+    # 3 classes: weak below 1/3 + (2/3) / 4 = 50%
+    install(test_split=None, test_accuracy=0.4, epochs=4)
+    assert "recognises 40% of real test images after 4 epochs" in check()
+    assert json.loads((folder / "evaluator.json").read_text())["test_split"] == "test"
+    for kept in ({"test_split": None, "test_accuracy": 0.9}, {"test_accuracy": 0.4}):
+        install(**kept)
+        assert "retraining" not in check() and "no evaluator" not in check()
+        assert json.loads((folder / "evaluator.json").read_text())["test_accuracy"] == kept["test_accuracy"]

@@ -148,9 +148,14 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
     if not path and (folder / "evaluator.json").is_file():
         try:  # our own default evaluator: a damaged one is rebuilt, never used
             old = load_evaluator(folder)
-            if "test_split" not in old.meta and not has_test_split(cfg):
+            before = "test_split" not in old.meta  # trained before small data sets got enough steps
+            if before and not has_test_split(cfg):
                 log(f"the evaluator in {folder} measured its accuracy on images it learnt from (the data has no "
                     "test split): retraining it with one in ten of each class held out")
+                (folder / "evaluator.json").unlink()
+            elif before and weak_evaluator(old.meta["test_accuracy"], old.meta["num_classes"]):
+                log(f"the evaluator in {folder} recognises {old.meta['test_accuracy']:.0%} of real test images "
+                    f"after {old.meta['epochs']} epochs, fewer steps than small data sets now get: retraining it")
                 (folder / "evaluator.json").unlink()
         except DamagedEvaluator as e:
             log(f"warning: {e}; rebuilding it")
