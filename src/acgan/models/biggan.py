@@ -17,8 +17,8 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from ..kernels import max_pool2x
 from .blocks import DownBlock, SumPool, UpBlock
 from .common import Discriminator, ModuleSampling
 from .registry import ArchSpec, register
@@ -49,8 +49,8 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         theta = self.theta(x).flatten(2)                       # [B, C/8, HW]
-        phi = F.max_pool2d(self.phi(x), 2).flatten(2)          # [B, C/8, HW/4]
-        g = F.max_pool2d(self.g(x), 2).flatten(2)              # [B, C/2, HW/4]
+        phi = max_pool2x(self.phi(x)).flatten(2)               # [B, C/8, HW/4]
+        g = max_pool2x(self.g(x)).flatten(2)                   # [B, C/2, HW/4]
         attn = torch.softmax(theta.transpose(1, 2) @ phi, -1)  # [B, HW, HW/4]
         out = (g @ attn.transpose(1, 2)).view(b, -1, h, w)
         return x + self.gamma * self.o(out)

@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..kernels import upsample2x
+
 
 class ConditionalBatchNorm(nn.Module):
     def __init__(self, channels: int, embed_dim: int):
@@ -24,9 +26,9 @@ class UpBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1)
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        h = F.interpolate(F.relu(self.bn1(x, e)), scale_factor=2, mode="nearest")
+        h = upsample2x(F.relu(self.bn1(x, e)))
         h = self.conv2(F.relu(self.bn2(self.conv1(h), e)))
-        return h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return h + self.skip(upsample2x(x))
 
 
 class DownBlock(nn.Module):

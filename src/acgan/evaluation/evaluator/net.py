@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ...device import autocast
+from ...kernels import MaxPool2x
 from ...pixels import to_unit
 from ...progress import progress as progress_bar
 
@@ -39,8 +40,8 @@ class EvalNet(nn.Module):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
         w = width
-        extra = [layer for _ in range(extra_stages) for layer in (*stage(2 * w, 2 * w), nn.MaxPool2d(2))]
-        self.body = nn.Sequential(*stage(channels, w), nn.MaxPool2d(2), *stage(w, 2 * w), nn.MaxPool2d(2), *extra,
+        extra = [layer for _ in range(extra_stages) for layer in (*stage(2 * w, 2 * w), MaxPool2x())]
+        self.body = nn.Sequential(*stage(channels, w), MaxPool2x(), *stage(w, 2 * w), MaxPool2x(), *extra,
                                   *stage(2 * w, 4 * w), nn.AdaptiveAvgPool2d(7), nn.Flatten(),
                                   nn.Linear(49 * 4 * w, hidden), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(0.3)
