@@ -117,13 +117,13 @@ class EvalContext:
         """(fake logits, fake features, real logits, real features) from the evaluator, computed once."""
         if "features" not in self.memo:
             ev = self.evaluator
-            self.memo["features"] = (*ev.run(self.samples.fake), *ev.run(self.samples.real))
+            self.memo["features"] = (*ev.run(self.samples.fake), *ev.run(self.samples.real_uint8))
         return self.memo["features"]
 
     def pixels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(fake, real) in 14 px pixels (metrics.prdc.pixel_features), computed once."""
         if "pixels" not in self.memo:
-            self.memo["pixels"] = (pixel_features(self.samples.fake), pixel_features(self.samples.real))
+            self.memo["pixels"] = (pixel_features(self.samples.fake), pixel_features(self.samples.real_uint8))
         return self.memo["pixels"]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from ..pixels import to_unit
+
 
 def knn_radii(features: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each row to its k-th nearest other row ([N]); needs N > k."""
@@ -34,6 +36,9 @@ PIXEL_SIZE = 14  # px: the pixel space of the variety figures, the domain scores
 
 
 def pixel_features(images: torch.Tensor, size: int = PIXEL_SIZE) -> torch.Tensor:
-    """Images downsampled (antialiased) to `size` px and flattened: a feature space that needs no network."""
+    """Images in [-1, 1] (or uint8 ones, converted a chunk at a time) downsampled (antialiased) to `size` px and
+    flattened: a feature space that needs no network."""
     from torchvision.transforms.v2 import functional as TF
+    if images.dtype == torch.uint8:
+        return torch.cat([pixel_features(to_unit(chunk), size) for chunk in images.split(500)])
     return TF.resize(images.float(), [size, size], antialias=True).flatten(1)

@@ -81,13 +81,15 @@ class Evaluator:
 
     @torch.no_grad()
     def run(self, images: torch.Tensor, batch: int = 500, precision: str = "fp32") -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits [N, K], features [N, D]) in fp32 for images in [-1, 1]; other sizes are resized (antialiased)
-        to the evaluator's resolution first."""
+        """(logits [N, K], features [N, D]) in fp32 for images in [-1, 1] (or uint8 ones, converted a batch at a
+        time); other sizes are resized (antialiased) to the evaluator's resolution first."""
         self.net.eval()
         dev = next(self.net.parameters()).device
         size = self.meta.get("resolution")
         logits, feats = [], []
         for chunk in images.split(batch):
+            if chunk.dtype == torch.uint8:
+                chunk = to_unit(chunk)
             if size and chunk.shape[-1] != size:
                 from torchvision.transforms.v2 import functional as TF
                 chunk = TF.resize(chunk.float(), [size, size], antialias=True)

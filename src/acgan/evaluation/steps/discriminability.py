@@ -10,7 +10,7 @@ from .registry import step
 def discriminability(classifier, fake, fake_labels, real, real_labels, model_resolution: int,
                      resolutions: list[int] | None, num_classes: int, seed: int = 0,
                      real_sweep: dict | None = None) -> dict:
-    """Both sweeps; `real_sweep` is a cached accuracy_sweep of the same real images."""
+    """Both sweeps; `real_sweep` is a cached accuracy_sweep of the same real images (then `real` may be None)."""
     resolutions = sorted(resolutions or default_resolutions(model_resolution))
     gen = accuracy_sweep(classifier, fake, fake_labels, resolutions, num_classes, seed=seed)
     ref = real_sweep or accuracy_sweep(classifier, real, real_labels, resolutions, num_classes, seed=seed)
@@ -26,7 +26,7 @@ def discriminability(classifier, fake, fake_labels, real, real_labels, model_res
 def discriminability_step(ctx: EvalContext) -> dict:
     """Classifier accuracy of samples and real images at each resolution of the sweep (Fig. 2)."""
     s = ctx.samples
-    out = discriminability(ctx.classifier, s.fake, s.fake_labels, s.real, s.real_labels, s.resolution,
+    out = discriminability(ctx.classifier, s.fake, s.fake_labels, None, s.real_labels, s.resolution,
                            ctx.options.resolutions, s.num_classes, s.seed, real_sweep=real_statistics(ctx)["sweep"])
     out["network"] = ctx.classifier.meta.get("network", "acgan evaluator")
     out["weights_sha256"] = ctx.classifier.meta.get("weights_sha256")

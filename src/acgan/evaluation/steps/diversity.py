@@ -14,7 +14,8 @@ from .registry import step
 
 def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int = 100, seed: int = 0,
               real_ms_ssim: list | None = None) -> dict:
-    """Generated and real per-class MS-SSIM; `real_ms_ssim` is a cached class_ms_ssim of the same real images."""
+    """Generated and real per-class MS-SSIM; `real_ms_ssim` is a cached class_ms_ssim of the same real images
+    (then `real` may be None)."""
     gen = class_ms_ssim(fake, fake_labels, num_classes, pairs, seed)
     ref = real_ms_ssim or class_ms_ssim(real, real_labels, num_classes, pairs, seed)
     threshold = max(r["mean"] for r in ref)
@@ -29,5 +30,5 @@ def diversity(fake, fake_labels, real, real_labels, num_classes: int, pairs: int
 def diversity_step(ctx: EvalContext) -> dict:
     """Per-class MS-SSIM of samples and real images, and the real-data threshold (Fig. 4)."""
     s = ctx.samples
-    return diversity(s.fake, s.fake_labels, s.real, s.real_labels, s.num_classes, ctx.options.pairs, s.seed,
+    return diversity(s.fake, s.fake_labels, None, s.real_labels, s.num_classes, ctx.options.pairs, s.seed,
                      real_ms_ssim=real_statistics(ctx)["ms_ssim"])

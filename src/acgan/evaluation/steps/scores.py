@@ -26,10 +26,10 @@ from .registry import step
 
 
 class Uint8Images(Dataset):
-    """[-1, 1] float images as the uint8 3-channel tensors torch-fidelity takes."""
+    """[-1, 1] float images (or uint8 ones, as stored) as the uint8 3-channel tensors torch-fidelity takes."""
 
     def __init__(self, images: torch.Tensor):
-        x = to_uint8(images)
+        x = images if images.dtype == torch.uint8 else to_uint8(images)
         self.images = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
     def __len__(self):
@@ -41,7 +41,7 @@ class Uint8Images(Dataset):
 
 def fidelity_metrics(fake: torch.Tensor, real: torch.Tensor, *, extractor: str, weights: Path, cuda: bool,
                      seed: int = 0, batch_size: int = 200) -> dict:
-    """IS of `fake`, and FID / KID / precision-recall of `fake` against `real`, both [-1, 1] image tensors."""
+    """IS of `fake`, and FID / KID / precision-recall of `fake` against `real`: [-1, 1] float or uint8 images."""
     import torch_fidelity
 
     if extractor == EVALUATOR_EXTRACTOR:
@@ -85,7 +85,7 @@ def domain_metrics_step(ctx: EvalContext) -> dict:
     and precision/recall again in 14 px pixels (`pixels`)."""
     ctx.log("domain IS / FID / KID / precision-recall (evaluator features and 14 px pixels, torch-fidelity)")
     s = ctx.samples
-    out = fidelity_metrics(s.fake, s.real, extractor=EVALUATOR_EXTRACTOR,
+    out = fidelity_metrics(s.fake, s.real_uint8, extractor=EVALUATOR_EXTRACTOR,
                            weights=Path(ctx.evaluator.meta["path"]), cuda=ctx.device.type == "cuda", seed=s.seed)
     return {**out, "pixels": pixel_metrics(*ctx.pixels(), s.seed)}
 
