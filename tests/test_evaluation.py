@@ -20,6 +20,14 @@ from acgan.metrics import class_ms_ssim, ms_ssim, random_pairs
 from .conftest import write_folder_dataset
 
 
+def train_tiny(data_dir, run_dir, steps: int = 2):
+    """A run of 8-channel nets at 16 px on a folder data set, `steps` steps: what evaluate and check read."""
+    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(data_dir), "--resolution", "16",
+                                    "--batch-size", "8", "--steps", str(steps), "--quiet", "--out", str(run_dir),
+                                    "--set", "g_width=8", "--set", "d_width=8"])
+    assert res.exit_code == 0, res.output
+
+
 def test_train_classifier_records_its_test_accuracy(evaluator_dir, split_data):
     ev = load_evaluator(evaluator_dir)
     assert ev.meta["class_names"] == ["cat", "dog", "frog"] and ev.meta["resolution"] == 16
@@ -149,10 +157,7 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     run_dir = tmp_path / "run"
     runner = CliRunner()
-    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",
-                               "--batch-size", "8", "--steps", "4", "--quiet", "--out", str(run_dir),
-                               "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(split_data, run_dir, steps=4)
     args = ["evaluate", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "12", "--real-per-class",
             "12", "--pairs", "6"]
     res = runner.invoke(main, args)
@@ -224,10 +229,7 @@ def test_a_test_split_too_small_to_measure_is_refused_before_the_evaluator_train
     write_folder_dataset(data / "train", per_class=16)
     write_folder_dataset(data / "test", per_class=3, seed=1)  # coverage's 5 nearest real neighbours need 6
     runner, run_dir = CliRunner(), tmp_path / "run"
-    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(data), "--resolution", "16",
-                               "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                               "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(data, run_dir)
     for args in (["evaluate", str(run_dir), "--pairs", "4"], ["check", str(run_dir), "--per-class", "10"]):
         res = runner.invoke(main, args)
         assert res.exit_code == 2, res.output
@@ -253,10 +255,7 @@ def test_a_process_that_waits_for_the_default_evaluator_does_not_train_another(s
 
     monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     run_dir = tmp_path / "run"
-    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
-                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                                    "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(split_data, run_dir)
     folder = record_evaluator_dir(RunDir(run_dir).read())
     err_path = tmp_path / "second.err"
     with exclusive(folder.with_name(folder.name + ".lock"), print, "unused"), open(err_path, "w") as err:
@@ -345,10 +344,7 @@ def test_mean_pairwise_distance_brute_force():
 def test_check_command(split_data, evaluator_dir, tmp_path):
     runner = CliRunner()
     run_dir = tmp_path / "run"
-    res = runner.invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution", "16",
-                               "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                               "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(split_data, run_dir)
     for command in ("check", "evaluate"):  # a folder that holds no evaluator: one line, before any sampling
         res = runner.invoke(main, [command, str(run_dir), "--evaluator", str(tmp_path / "none")])
         assert res.exit_code == 2 and res.output == f"error: {tmp_path / 'none'} holds no evaluator: make one " \
@@ -431,10 +427,7 @@ def test_data_without_a_test_split_holds_out_images_to_measure_the_evaluator(fol
     # a default evaluator from before (its accuracy measured on its training images) is retrained where it is used
     from acgan.evaluation.evaluator import evaluator_dir_for
     run_dir = tmp_path / "run"
-    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--resolution",
-                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                                    "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(folder_data, run_dir)
     default = evaluator_dir_for(TrainConfig(dataset="folder", data_dir=str(folder_data)), 16)
     shutil.copytree(tmp_path / "ev", default)
     meta = json.loads((default / "evaluator.json").read_text())
@@ -452,10 +445,7 @@ def test_a_default_evaluator_works_at_most_at_max_resolution(folder_data, tmp_pa
     from acgan.rundir import RunDir
     monkeypatch.setattr(store, "MAX_RESOLUTION", 8)
     run_dir = tmp_path / "run"
-    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--resolution",
-                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                                    "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(folder_data, run_dir)
     res = CliRunner().invoke(main, ["check", str(run_dir), "--per-class", "10"])
     assert res.exit_code == 0 and "it works at 8 px, the images downsized to it" in res.stderr, res.stderr
     folder = store.record_evaluator_dir(RunDir(run_dir).read())
@@ -476,10 +466,7 @@ def test_an_old_weak_default_evaluator_of_split_data_is_retrained(split_data, tr
     from acgan.rundir import RunDir
     monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
     run_dir = tmp_path / "run"
-    res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(split_data), "--resolution",
-                                    "16", "--batch-size", "8", "--steps", "2", "--quiet", "--out", str(run_dir),
-                                    "--set", "g_width=8", "--set", "d_width=8"])
-    assert res.exit_code == 0, res.output
+    train_tiny(split_data, run_dir)
     folder = record_evaluator_dir(RunDir(run_dir).read())
 
     def install(**changes):
