@@ -3,8 +3,8 @@
 On a 2-core CPU, torch 2.14's kernels for these are slow on contiguous (NCHW) tensors: nearest 2x upsampling
 748 ms against 78 ms for this expand + reshape (500 x 24 x 32 x 32), and 2x2 max pooling 61 ms against 15 ms for
 the maximum of four strided views (500 x 32 x 32 x 32); docs/benchmarks.md. Both give the very same values. With
-gradients, on CUDA and for other layouts, torch's own op runs, so training computes exactly what it always did (the
-backward passes may break ties differently).
+gradients (whose flow through these forms could break ties differently), on CUDA and in other layouts torch's own
+op runs, so training computes exactly what it always did.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ trained on first use by whichever command needs it first (`train-classifier`, `e
 
 A default evaluator works at the data's resolution up to MAX_RESOLUTION and at that size above it: its first stage
 runs at full size, so each doubling costs four times the time, and at 256 px four epochs of 2,700 images took 238 s
-against 35 s at 128 px, for a classifier no better (docs/benchmarks.md). Larger images are downsized on the way in
+against 35 s at 128 px, for a classifier no worse (docs/benchmarks.md). Larger images are downsized on the way in
 (Evaluator.run); a full-size one is `acgan train-classifier --resolution R --out EV`, passed as `--evaluator EV`."""
 from __future__ import annotations
 
