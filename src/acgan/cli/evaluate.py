@@ -39,7 +39,8 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
 
     cfg = assemble(None, {"dataset": dataset, "data_dir": data_dir, "classes": classes})
     default = out is None
-    resolution = resolution or evaluator_resolution(describe(cfg).native_resolution)
+    desc = describe(cfg)
+    resolution = resolution or evaluator_resolution(desc.native_resolution)
     out = out or evaluator_dir_for(cfg, resolution)
     if (out / "evaluator.pt").exists() and not force:
         if default:  # what was asked for is there already: the data's own evaluator
@@ -52,7 +53,7 @@ def train_classifier(dataset, data_dir, classes, resolution, epochs, width, seed
                                  precision=resolve_precision("auto", resolve_device("cpu")), progress=not quiet,
                                  log=echo_err)
     click.echo(f"test accuracy {acc:.4f} on {n_test} real images it did not learn from; wrote {out}")
-    if warning := weak_evaluator(acc, len(describe(cfg).class_names), None if default else out):
+    if warning := weak_evaluator(acc, len(desc.class_names), None if default else out):
         echo_err(warning)
 
 

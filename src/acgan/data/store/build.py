@@ -136,9 +136,8 @@ def _resume_or_start(build_dir: Path, images: Path, plan: dict, nbytes: int) -> 
     if nbytes > free:  # said before fallocate, which may take the whole disk for a moment before it gives up
         raise UserError(f"the prepared images need {human_size(nbytes)} ({plan['rows']:,} images of "
                         f"{plan['channels']} x {plan['resolution']} x {plan['resolution']} bytes) and "
-                        f"{build_dir.parent} has "
-                        f"{human_size(free)} free: choose a smaller resolution, or set ACGAN_CACHE to a folder on a "
-                        "disk with room")
+                        f"{build_dir.parent} has {human_size(free)} free: choose a smaller resolution, or set "
+                        "ACGAN_CACHE to a folder on a disk with room")
     (build_dir / "chunks").mkdir(parents=True)
     fd = os.open(images, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
     try:

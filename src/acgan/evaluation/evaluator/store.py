@@ -147,15 +147,16 @@ def get_evaluator(path: str | None, record: RunRecord, cfg: TrainConfig, *, seed
     folder = Path(path) if path else record_evaluator_dir(record)
     if not path and (folder / "evaluator.json").is_file():
         try:  # our own default evaluator: a damaged one is rebuilt, never used
-            old = load_evaluator(folder)
-            before = "test_split" not in old.meta  # trained before small data sets got enough steps
-            if before and not has_test_split(cfg):
-                log(f"the evaluator in {folder} measured its accuracy on images it learnt from (the data has no "
-                    "test split): retraining it with one in ten of each class held out")
-                (folder / "evaluator.json").unlink()
-            elif before and weak_evaluator(old.meta["test_accuracy"], old.meta["num_classes"]):
-                log(f"the evaluator in {folder} recognises {old.meta['test_accuracy']:.0%} of real test images "
-                    f"after {old.meta['epochs']} epochs, fewer steps than small data sets now get: retraining it")
+            old, stale = load_evaluator(folder), None
+            if "test_split" not in old.meta:  # trained before small data sets got enough steps and a held-out part
+                if not has_test_split(cfg):
+                    stale = ("measured its accuracy on images it learnt from (the data has no test split): "
+                             "retraining it with one in ten of each class held out")
+                elif weak_evaluator(old.meta["test_accuracy"], old.meta["num_classes"]):
+                    stale = (f"recognises {old.meta['test_accuracy']:.0%} of real test images after "
+                             f"{old.meta['epochs']} epochs, fewer steps than small data sets now get: retraining it")
+            if stale:
+                log(f"the evaluator in {folder} {stale}")
                 (folder / "evaluator.json").unlink()
         except DamagedEvaluator as e:
             log(f"warning: {e}; rebuilding it")
