@@ -49,9 +49,10 @@ def config_page() -> str:
         "refused with one line. [Training](training.md) explains how the pieces fit.", "",
         "| key | type | default | meaning |", "|---|---|---|---|", *rows, "",
         "## Presets", "",
-        "A preset states only its differences from the defaults above (`acgan train --preset NAME`; the "
-        "comment at the top of each file says what it is modelled on). `modern-demo` is the old name of `demo` "
-        "and still works.", "",
+        "A preset states only its differences from the defaults above, or from the preset it names as `base` "
+        "(`acgan train --preset NAME`; the comment at the top of each file says what it is modelled on). A YAML "
+        "file of your own may name a preset as its `base` too. `modern-demo` is the old name of `demo` and still "
+        "works.", "",
         "| preset | keys |", "|---|---|", *presets, ""])
 
 

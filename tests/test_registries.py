@@ -94,8 +94,8 @@ def test_a_registered_entry_is_all_a_new_piece_needs(registered, tmp_path):
 
 
 def test_build_loss_reads_the_config():
-    loss = build_loss(TrainConfig(class_loss_weight=0.5, real_label=0.9))
-    assert isinstance(loss, ACGANLoss) and loss.class_weight == 0.5 and loss.real_label == 0.9
+    loss = build_loss(TrainConfig(class_loss_weight=0.5, adversarial="hinge"))
+    assert isinstance(loss, ACGANLoss) and loss.class_weight == 0.5 and loss.adversarial == "hinge"
 
 
 def test_resolution_rule_comes_from_the_spec():

@@ -170,7 +170,6 @@ def test_the_card_lists_only_keys_the_architecture_reads():
     assert applies("g_class_bn", {"arch": "dcgan-small"}) and not applies("g_class_bn", {"arch": "biggan"})
     assert applies("attention_res", {"arch": "biggan"}) and not applies("attention_res", {"arch": "resnet"})
     assert applies("imle", {"arch": "resnet"}) and applies("lr_g", {"arch": "biggan"})
-    assert applies("d_batchnorm", {"arch": "paper-cifar"}) and not applies("d_batchnorm", {"arch": "resnet"})
 
 
 def test_export_refuses_what_it_should_not_replace(tiny_run, tmp_path):

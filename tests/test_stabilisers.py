@@ -1,4 +1,5 @@
-"""G's EMA (ramp, checkpoints, sampling, resume), spectral norm, DiffAugment, truncation, the LR schedule."""
+"""G's EMA (ramp, checkpoints, sampling), spectral norm, DiffAugment, truncation, the LR schedule; their resume is
+in test_resume.py."""
 import dataclasses
 
 import pytest
@@ -7,16 +8,13 @@ from torch import nn
 
 import acgan
 from acgan.config import TrainConfig
-from acgan.data import load_data
-from acgan.errors import UserError
 from acgan.models import build_models
 from acgan.optim.schedule import lr_factor
 from acgan.rundir import RunDir
 from acgan.training.ema import EMA, standing_statistics
-from acgan.training.loop import Trainer
-from acgan.training.single_run import resume, train
+from acgan.training.single_run import train
 
-from .conftest import assert_same_weights, straight_and_resumed
+from .conftest import assert_same_weights
 
 
 def test_ema_ramp_and_update_by_hand():
@@ -40,24 +38,9 @@ def test_ema_decay_above_the_ramp_changes_nothing_before_step_8991():
     assert preset.beta(8991) == 0.999 < longer.beta(8991)
 
 
-def test_ema_ramp_sets_the_memory_and_reaches_training(tiny_cfg):
-    """beta = min(decay, (1 + t) / (ema_ramp + t)); the default ramp of 10 is the one above, and the trainer's EMA
-    takes the key."""
-    live = nn.Linear(2, 1)
-    assert all(EMA(live, 0.9999, ramp=4).beta(t) == (1 + t) / (4 + t) for t in range(0, 5000, 7))
-    assert all(EMA(live, 0.999).beta(t) == EMA(live, 0.999, ramp=10).beta(t) for t in range(0, 20000, 13))
-    assert EMA(live, 0.999, ramp=2).beta(3) == 0.8  # ramp 2: the plain mean of every step so far
-    with pytest.raises(UserError, match="ema_ramp must be > 1"):
-        dataclasses.replace(tiny_cfg, ema_decay=0.999, ema_ramp=1.0).validate()
-    from acgan.training.data import load_training_data
-    cfg = dataclasses.replace(tiny_cfg, ema_decay=0.999, ema_ramp=3.0)
-    assert Trainer(cfg, load_training_data(cfg, log=lambda m: None)).ema.beta(5) == 6 / 8
-
-
-def test_ema_in_training_sampling_and_resume(tiny_cfg, tmp_path):
+def test_ema_in_training_and_sampling(tiny_cfg, tmp_path):
     cfg = dataclasses.replace(tiny_cfg, ema_decay=0.999, tensorboard=False)
-    a, b = straight_and_resumed(cfg, tmp_path, steps=8, cut=4)
-    assert_same_weights(a, b, ("G", "G_ema", "D"))  # bit-identical resume, EMA included
+    a = RunDir(train(cfg, tmp_path / "straight", progress=False)).load_checkpoint()[0]
     assert any(not torch.equal(a["G"][k], a["G_ema"][k]) for k in a["G"] if a["G"][k].is_floating_point())
     G = acgan.load_generator(tmp_path / "straight")  # sampling uses the average
     assert all(torch.equal(G.state_dict()[k], a["G_ema"][k]) for k in a["G_ema"])
@@ -73,9 +56,8 @@ def test_spectral_norm_bounds_the_weights(tiny_cfg, tmp_path):
     w = d.heads.linear.weight
     assert abs(torch.linalg.matrix_norm(w, ord=2).item() - 1.0) < 0.05
     cfg = dataclasses.replace(tiny_cfg, spectral_norm="both", tensorboard=False)
-    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
-    assert_same_weights(a, b)  # u, v of the power iteration included
-    assert any("_u" in k for k in a["D"])
+    a = RunDir(train(cfg, tmp_path / "straight", progress=False)).load_checkpoint()[0]
+    assert any("_u" in k for k in a["D"])  # the power iteration's vectors are checkpointed
     assert acgan.load_generator(tmp_path / "straight").sample(torch.tensor([0, 1])).shape == (2, 3, 16, 16)
 
 
@@ -142,17 +124,7 @@ def test_sample_with_truncation(tiny_cfg, tmp_path):
     assert res.exit_code == 2 and "must be positive" in res.output
 
 
-def test_the_modern_pieces_compose_and_resume_bit_identically(tiny_cfg, tmp_path):
-    cfg = dataclasses.replace(tiny_cfg, arch="resnet", g_width=4, d_width=4, embed_dim=8, loss="adc",
-                              spectral_norm="both", ema_decay=0.99, diffaugment="color,translation,cutout",
-                              d_steps=2, tensorboard=False)
-    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
-    assert_same_weights(a, b, ("G", "G_ema", "D"))
-    rows = RunDir(tmp_path / "straight").read_stats()
-    assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in rows)
-
-
-def test_linear_lr_schedule_by_hand_in_training_and_on_resume(tiny_cfg, tmp_path):
+def test_linear_lr_schedule_by_hand_and_in_training(tiny_cfg, tmp_path):
     assert [lr_factor("linear", s, 4) for s in range(4)] == [1.0, 0.75, 0.5, 0.25]
     assert lr_factor("constant", 3, 4) == 1.0
     cfg = dataclasses.replace(tiny_cfg, lr_schedule="linear", lr_g=4e-4, lr_d=2e-4, tensorboard=False,
@@ -162,10 +134,6 @@ def test_linear_lr_schedule_by_hand_in_training_and_on_resume(tiny_cfg, tmp_path
     # the rate of the last step taken (step 5 of 6) is what the optimisers keep
     assert a["opt_g"]["param_groups"][0]["lr"] == pytest.approx(4e-4 / 6)
     assert a["opt_d"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 6)
-    interrupted = train(cfg, tmp_path / "b", progress=False)
-    (RunDir(interrupted).path / "checkpoints" / "ckpt-0000006.pt").unlink()  # as if stopped after step 3
-    resume(interrupted, progress=False)
-    assert_same_weights(a, RunDir(interrupted).load_checkpoint()[0])
     constant = RunDir(train(dataclasses.replace(cfg, lr_schedule="constant"), tmp_path / "c", progress=False))
     assert not torch.equal(constant.load_checkpoint()[0]["G"]["fc.weight"], a["G"]["fc.weight"])
 
@@ -200,10 +168,9 @@ def test_standing_statistics_by_hand():
         assert m.momentum == 0.1  # put back
 
 
-def test_standing_statistics_in_training_sampling_and_resume(tiny_cfg, tmp_path):
+def test_standing_statistics_in_training_and_sampling(tiny_cfg, tmp_path):
     """With standing_stats the checkpoint's EMA holds statistics re-estimated for its own weights (not G's copied
-    ones), sampling uses them, training is the same as without (G and D bit-identical), and resume stays
-    bit-identical."""
+    ones), sampling uses them, training is the same as without (G and D bit-identical)."""
     cfg = dataclasses.replace(tiny_cfg, ema_decay=0.9, standing_stats=4, tensorboard=False)
     plain = RunDir(train(dataclasses.replace(cfg, standing_stats=0), tmp_path / "plain", progress=False))
     standing = RunDir(train(cfg, tmp_path / "standing", progress=False))
@@ -217,102 +184,5 @@ def test_standing_statistics_in_training_sampling_and_resume(tiny_cfg, tmp_path)
                         torch.device("cpu"))
     z, labels = torch.randn(6, cfg.z_dim), torch.arange(6) % 3
     assert torch.allclose(G.sample(labels, z=z), by_hand.sample(labels, z=z), atol=1e-6)
-    straight, resumed = straight_and_resumed(cfg, tmp_path / "resume", steps=6, cut=3)
-    assert_same_weights(straight, resumed, ("G", "G_ema", "D"))
 
 
-def test_mode_seeking_term_by_hand():
-    from acgan.losses.mode_seeking import EPS, mode_seeking
-    gen = torch.Generator().manual_seed(0)
-    images, z = torch.randn(6, 1, 4, 4, generator=gen), torch.randn(6, 3, generator=gen)
-    term, ratio = mode_seeking(images, z)
-    # MSGAN's formula written out over the three pairs (0, 1), (2, 3), (4, 5), element by element
-    d_i = sum(abs(images[2 * p + 1] - images[2 * p]).sum() for p in range(3)) / (3 * 16)
-    d_z = sum(abs(z[2 * p + 1] - z[2 * p]).sum() for p in range(3)) / (3 * 3)
-    assert torch.allclose(ratio, d_i / d_z) and torch.allclose(term, 1 / (d_i / d_z + EPS))
-    same = images.clone()
-    same[1::2] = same[0::2]  # a G that ignores its noise within each pair pays the most
-    assert mode_seeking(same, z)[0] > 1e4 > term
-
-
-def test_mode_seeking_pairs_labels_trains_and_resumes(tiny_cfg, tmp_path):
-    from acgan.training.noise import training_inputs
-    cfg = dataclasses.replace(tiny_cfg, mode_seeking=1.0, tensorboard=False)
-    z, y = training_inputs(cfg, 3, "cpu", 0, cfg.batch_size)
-    assert torch.equal(y[0::2], y[1::2]) and z.shape == (8, 8) and not torch.equal(z[0::2], z[1::2])
-    torch.manual_seed(0)  # off: the labels drawn as before the term existed
-    plain = training_inputs(tiny_cfg, 3, "cpu", 0, 8)
-    torch.manual_seed(0)
-    assert torch.equal(plain[1], (torch.randn(8, 8), torch.randint(0, 3, (8,)))[1])
-    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
-    assert_same_weights(a, b)
-    rows = RunDir(tmp_path / "straight").read_stats()
-    assert all(r["mode_seeking_ratio"] > 0 for r in rows)
-    with pytest.raises(acgan.errors.UserError, match="batch_size must be even"):
-        dataclasses.replace(cfg, batch_size=7).validate()
-
-
-def test_nearest_real_term_by_hand():
-    from acgan.losses.nearest_real import nearest_real
-    gen = torch.Generator().manual_seed(0)
-    fake, real = torch.randn(5, 1, 4, 4, generator=gen), torch.randn(4, 1, 4, 4, generator=gen)
-    fake_labels, real_labels = torch.tensor([0, 1, 0, 1, 1]), torch.tensor([1, 0, 2, 1])  # class 2: no sample
-
-    def half(x):  # 2 x 2 means written out
-        return torch.stack([x[:, :, i:i + 2, j:j + 2].mean(dim=(2, 3)) for i in (0, 2) for j in (0, 2)], -1)
-
-    expected = []
-    for i in range(4):
-        same = [((half(real)[i] - half(fake)[j]) ** 2).mean() for j in range(5) if fake_labels[j] == real_labels[i]]
-        if same:
-            expected.append(min(same))
-    assert torch.allclose(nearest_real(fake, fake_labels, real, real_labels), torch.stack(expected).mean())
-    # only the nearest sample of each real image's class is pulled
-    fake.requires_grad_(True)
-    nearest_real(fake, fake_labels, real, real_labels).backward()
-    pulled = {int(j) for j in range(5) if fake.grad[j].abs().sum() > 0}
-    nearest = set()
-    for i in (0, 1, 3):
-        same = [j for j in range(5) if fake_labels[j] == real_labels[i]]
-        nearest.add(min(same, key=lambda j: float(((half(real)[i] - half(fake.detach())[j]) ** 2).mean())))
-    assert pulled == nearest
-    assert nearest_real(real, real_labels, real, real_labels) == 0  # every real image is its own nearest sample
-
-
-def test_imle_trains_and_resumes(tiny_cfg, tmp_path):
-    cfg = dataclasses.replace(tiny_cfg, imle=3.0, tensorboard=False)
-    a, b = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
-    assert_same_weights(a, b)
-    rows = RunDir(tmp_path / "straight").read_stats()
-    assert all(r["imle"] > 0 for r in rows)
-    out = Trainer(dataclasses.replace(cfg, mode_seeking=1.0), load_data(cfg, 16)).train_step()
-    assert not any(v.requires_grad for v in out.values())  # a statistic must not hold on to the step's graph
-    with pytest.raises(acgan.errors.UserError, match="imle must be >= 0"):
-        dataclasses.replace(cfg, imle=-1.0).validate()
-
-
-def test_nearest_real_split_over_processes_matches_one_process():
-    """Over W slices of one batch, the processes' parts give, averaged as DDP averages gradients, the one-process
-    term's gradient, and each reports the one-process value."""
-    from acgan.losses.nearest_real import _rows, nearest_real, nearest_real_shared
-    gen = torch.Generator().manual_seed(0)
-    fake = torch.randn(12, 1, 4, 4, generator=gen, requires_grad=True)
-    real = torch.randn(12, 1, 4, 4, generator=gen)
-    fake_labels, real_labels = torch.randint(0, 3, (12,), generator=gen), torch.randint(0, 3, (12,), generator=gen)
-    one = nearest_real(fake, fake_labels, real, real_labels)
-    one.backward()
-    world, n = 3, 4
-    whole = [_rows(fake.detach(), 2), fake_labels, _rows(real, 2), real_labels]
-    averaged = torch.zeros_like(fake)
-    for rank in range(world):
-        rows = slice(rank * n, rank * n + n)
-
-        def gather(t):  # what all_gather of every process's slice returns: the whole tensor
-            return next(w for w in whole if w[rows].shape == t.shape and torch.equal(w[rows], t.detach()))
-
-        mine = fake.detach()[rows].clone().requires_grad_(True)
-        part, value = nearest_real_shared(mine, fake_labels[rows], real[rows], real_labels[rows], gather, rank, world)
-        part.backward()
-        averaged[rows] = mine.grad / world
-        assert torch.allclose(value, one.detach())
-    assert torch.allclose(averaged, fake.grad, atol=1e-7) and fake.grad.abs().sum() > 0

@@ -15,6 +15,7 @@ from PIL import Image
 import acgan
 from acgan.errors import UserError
 from acgan.rundir import RunDir
+from acgan.training.loop import Trainer
 from acgan.training.single_run import resume, train
 
 from .conftest import assert_same_weights, straight_and_resumed
@@ -33,16 +34,6 @@ def test_run_directory_contents(tiny_cfg, tmp_path):
     assert (run / "samples" / "step-0000000.png").exists() and (run / "log.txt").exists()
     done = (run / "log.txt").read_text().splitlines()[-1]
     assert re.search(r" done: 6 steps \(6 trained in 0m0\ds\); samples in .*latest\.png$", done), done
-
-
-def test_resume_is_bit_identical(tiny_cfg, tmp_path):
-    a, b = straight_and_resumed(tiny_cfg, tmp_path, steps=8, cut=4)
-    assert_same_weights(a, b)
-    assert a["step"] == 8 and torch.equal(a["opt_g"]["state"][0]["exp_avg"], b["opt_g"]["state"][0]["exp_avg"])
-    straight, cut = RunDir(tmp_path / "straight").read_stats(), RunDir(tmp_path / "cut").read_stats()
-    drop = ("step_time_s", "images_per_s")
-    assert [{k: v for k, v in r.items() if k not in drop} for r in straight] == \
-        [{k: v for k, v in r.items() if k not in drop} for r in cut]  # the same losses logged, step by step
 
 
 def test_resume_drops_stats_written_after_the_checkpoint(tiny_cfg, tmp_path):
@@ -225,12 +216,14 @@ def test_compile_falls_back_cleanly(tiny_cfg, tmp_path, monkeypatch):
 
 
 def test_compile_trains_spectral_norm_in_both_nets(tiny_cfg, tmp_path):
-    """A ResNet with spectral norm in G and D compiled (torch 2.11-2.14) until its first real step, where D's second
+    """Spectral norm in G and D compiled (a ResNet, torch 2.11-2.14) until its first real step, where D's second
     forward updated a power-iteration vector the compiled graph had saved: autograd stopped training. Now the
     vectors are fresh tensors at every call, the trial runs a step's shape, and the compiled run trains as eager
-    does (the same maths; compiled kernels round differently)."""
-    cfg = dataclasses.replace(tiny_cfg, arch="resnet", resolution=32, spectral_norm="both", steps=2,
-                              sample_every=2, checkpoint_every=2, log_every=1)
+    does: the same maths, rounded differently by compiled kernels, so the tolerances below are bounds, not fits.
+    The small pair has the same spectral-norm layers in both nets and compiles in a fraction of a ResNet's time."""
+    from acgan.training.data import load_training_data
+    cfg = dataclasses.replace(tiny_cfg, spectral_norm="both", steps=2, sample_every=2, checkpoint_every=2,
+                              log_every=1)
     eager = train(cfg, tmp_path / "a", progress=False)
     compiled = train(dataclasses.replace(cfg, compile=True), tmp_path / "b", progress=False)
     log = (compiled / "log.txt").read_text()
@@ -238,17 +231,25 @@ def test_compile_trains_spectral_norm_in_both_nets(tiny_cfg, tmp_path):
     a, b = RunDir(eager).load_checkpoint()[0], RunDir(compiled).load_checkpoint()[0]
     if "torch.compile failed" in log:  # a compiler missing here: then the trial left no trace
         assert all(torch.equal(a[n][k], b[n][k]) for n in ("G", "D") for k in a[n])
-    else:
-        assert ", torch.compile," in log
-        stats = [[json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
-                 for run in (eager, compiled)]
-        for x, y in zip(*stats):  # every loss of both steps
-            assert all(abs(x[k] - y[k]) <= 1e-4 * max(1.0, abs(x[k])) for k in x if "loss" in k or "source" in k)
-        # Adam moves a weight whose gradient is near 0 by up to lr a step either way: 2 steps, 2 x 2e-4
-        for n in ("G", "D"):
-            assert all(torch.allclose(a[n][k], b[n][k], rtol=0, atol=2 * 2 * cfg.lr_g) for k in a[n]
-                       if a[n][k].is_floating_point())
-        assert any(k.endswith("_u") for k in b["D"])  # the vectors are still the checkpoint's buffers
+        return
+    assert ", torch.compile," in log
+    first = [json.loads((run / "stats.jsonl").read_text().splitlines()[0]) for run in (eager, compiled)]
+    # step 1 scores the same weights on the same batch, so only the order of fp32 sums differs: each sum here has
+    # at most 256 products (D's Linear: 2 x 8 x 4 x 4), bounding the relative difference by 256 x 2^-24 = 1.5e-5
+    # of the summed magnitudes; 2e-4 leaves room for the losses' own sums and for |terms| above |sum|. Later steps
+    # start from weights Adam moved apart (below), so their losses are not compared.
+    assert all(abs(first[0][k] - first[1][k]) <= 2e-4 * max(1.0, abs(first[0][k])) for k in first[0]
+               if "loss" in k or "source" in k)
+    init = Trainer(cfg, load_training_data(cfg, log=lambda m: None))
+    start = {"G": init.G.state_dict(), "D": init.D.state_dict()}
+    for n in ("G", "D"):
+        floats = [k for k in a[n] if a[n][k].is_floating_point() and not k.endswith(("_u", "_v"))]
+        # Adam moves each weight by at most lr a step, and by about lr wherever its gradient is not ~0: two steps of
+        # the two runs are at most 2 x 2 x lr apart, and the compiled run moved its weights as far as eager did
+        assert all(torch.allclose(a[n][k], b[n][k], rtol=0, atol=2 * 2 * cfg.lr_g) for k in floats)
+        moved = [sum(float((run[n][k] - start[n][k]).abs().sum()) for k in floats) for run in (a, b)]
+        assert moved[1] >= 0.5 * moved[0] > 0, moved
+    assert any(k.endswith("_u") for k in b["D"])  # the vectors are still the checkpoint's buffers
 
 
 def test_resume_past_a_damaged_checkpoint_reaches_the_same_weights(tiny_cfg, tmp_path):

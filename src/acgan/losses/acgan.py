@@ -22,18 +22,17 @@ from .registry import register
 @dataclass
 class ACGANLoss(Loss):
     class_weight: float = 1.0
-    real_label: float = 1.0  # < 1: one-sided label smoothing of the source target (not in the paper)
     adversarial: str = "bce"  # the paper's; "hinge" swaps the source terms only
 
     @classmethod
     def from_config(cls, cfg) -> "ACGANLoss":
-        return cls(cfg.class_loss_weight, cfg.real_label, "bce" if cfg.adversarial == "auto" else cfg.adversarial)
+        return cls(cfg.class_loss_weight, "bce" if cfg.adversarial == "auto" else cfg.adversarial)
 
     def discriminator(self, real: tuple, fake: tuple, y_real: torch.Tensor, y_fake: torch.Tensor) -> dict:
         """-(L_S + w L_C) for D, from D's outputs on a real and a generated batch."""
         (src_r, cls_r), (src_f, cls_f) = real, fake
         src_r, cls_r, src_f, cls_f = src_r.float(), cls_r.float(), src_f.float(), cls_f.float()
-        source = d_source(src_r, src_f, self.adversarial, self.real_label)
+        source = d_source(src_r, src_f, self.adversarial)
         cls = F.cross_entropy(cls_r, y_real) + F.cross_entropy(cls_f, y_fake)
         return {"loss": source + self.class_weight * cls, "d_source": source.detach(), "d_class": cls.detach(),
                 "acc_real": accuracy(cls_r, y_real), "acc_fake": accuracy(cls_f, y_fake)}

@@ -1,6 +1,6 @@
 """The source (real/fake) terms every loss shares, on D's source logit: the paper's BCE or the hinge loss.
 
-BCE: D minimises BCE(s_r, real_label) + BCE(s_f, 0); G minimises BCE(s_f, 1) (non-saturating).
+BCE: D minimises BCE(s_r, 1) + BCE(s_f, 0); G minimises BCE(s_f, 1) (non-saturating).
 Hinge: D minimises E[relu(1 - s_r)] + E[relu(1 + s_f)]; G minimises -E[s_f]."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from torch.nn import functional as F
 KINDS = ("bce", "hinge")
 
 
-def d_source(src_r: torch.Tensor, src_f: torch.Tensor, kind: str, real_label: float = 1.0) -> torch.Tensor:
+def d_source(src_r: torch.Tensor, src_f: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "hinge":
         return F.relu(1 - src_r).mean() + F.relu(1 + src_f).mean()
-    return (F.binary_cross_entropy_with_logits(src_r, torch.full_like(src_r, real_label))
+    return (F.binary_cross_entropy_with_logits(src_r, torch.ones_like(src_r))
             + F.binary_cross_entropy_with_logits(src_f, torch.zeros_like(src_f)))
 
 

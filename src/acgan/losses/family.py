@@ -29,12 +29,11 @@ def _floats(out: tuple) -> tuple:
 class _Family(Loss):
     class_weight: float = 1.0
     adversarial: str = "hinge"
-    real_label: float = 1.0
 
     @classmethod
     def from_config(cls, cfg):
         kind = "hinge" if cfg.adversarial == "auto" else cfg.adversarial
-        return cls(cfg.class_loss_weight, kind, cfg.real_label)
+        return cls(cfg.class_loss_weight, kind)
 
     @classmethod
     def class_outputs(cls, num_classes: int) -> int:
@@ -53,7 +52,7 @@ class ACGANModLoss(_Family):
 
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
         (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
-        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label),
+        return self._out("d", d_source(src_r, src_f, self.adversarial),
                          F.cross_entropy(cls_r, y_real), acc_real=accuracy(cls_r, y_real),
                          acc_fake=accuracy(cls_f, y_fake))
 
@@ -68,7 +67,7 @@ class TACLoss(_Family):
         (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
         k = cls_r.shape[1] // 2
         cls = F.cross_entropy(cls_r[:, :k], y_real) + F.cross_entropy(cls_f[:, k:], y_fake)
-        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
+        return self._out("d", d_source(src_r, src_f, self.adversarial), cls,
                          acc_real=accuracy(cls_r[:, :k], y_real), acc_fake=accuracy(cls_f[:, :k], y_fake))
 
     def generator(self, fake, y_fake) -> dict:
@@ -84,7 +83,7 @@ class ADCLoss(_Family):
         (src_r, cls_r), (src_f, cls_f) = _floats(real), _floats(fake)
         cls = F.cross_entropy(cls_r, 2 * y_real) + F.cross_entropy(cls_f, 2 * y_fake + 1)
         # accuracy over the K real-class units: what D thinks the class is
-        return self._out("d", d_source(src_r, src_f, self.adversarial, self.real_label), cls,
+        return self._out("d", d_source(src_r, src_f, self.adversarial), cls,
                          acc_real=accuracy(cls_r[:, 0::2], y_real), acc_fake=accuracy(cls_f[:, 0::2], y_fake))
 
     def generator(self, fake, y_fake) -> dict:
@@ -112,7 +111,7 @@ class ProjectionLoss(_Family):
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
         d_r, p_r, cls_r = self._joint(real, y_real)
         d_f, p_f, cls_f = self._joint(fake, y_fake)
-        source = d_source(d_r, d_f, self.adversarial, self.real_label)
+        source = d_source(d_r, d_f, self.adversarial)
         return {"loss": source, "d_source": source.detach(), "d_class": (p_r.mean() - p_f.mean()).detach(),
                 "acc_real": accuracy(cls_r, y_real), "acc_fake": accuracy(cls_f, y_fake)}
 

@@ -37,7 +37,6 @@ def d2d_ce(cls_out: torch.Tensor, labels: torch.Tensor, pos_margin: float, neg_m
 class ReACGANLoss(Loss):
     class_weight: float = 0.5
     adversarial: str = "hinge"
-    real_label: float = 1.0
     pos_margin: float = 0.98
     neg_margin: float = 0.02
     temperature: float = 0.5
@@ -46,7 +45,7 @@ class ReACGANLoss(Loss):
     @classmethod
     def from_config(cls, cfg) -> "ReACGANLoss":
         # ReACGAN's own lambda is 0.5: its presets set class_loss_weight, whose default is the paper's 1.0
-        return cls(cfg.class_loss_weight, "hinge" if cfg.adversarial == "auto" else cfg.adversarial, cfg.real_label)
+        return cls(cfg.class_loss_weight, "hinge" if cfg.adversarial == "auto" else cfg.adversarial)
 
     @classmethod
     def class_outputs(cls, num_classes: int) -> int:
@@ -57,7 +56,7 @@ class ReACGANLoss(Loss):
 
     def discriminator(self, real, fake, y_real, y_fake) -> dict:
         (src_r, cls_r), (src_f, cls_f) = real, fake
-        source = d_source(src_r.float(), src_f.float(), self.adversarial, self.real_label)
+        source = d_source(src_r.float(), src_f.float(), self.adversarial)
         cls = self._class_term(cls_r, y_real)
         return {"loss": source + self.class_weight * cls, "d_source": source.detach(), "d_class": cls.detach(),
                 "acc_real": accuracy(cls_r[:, PROJECTION_DIM:].float(), y_real),

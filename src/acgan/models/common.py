@@ -77,19 +77,6 @@ class FastDropout(nn.Module):
         return f"p={self.p}"
 
 
-def minibatch_spread(f: torch.Tensor, group: int) -> torch.Tensor:
-    """ProGAN's minibatch standard deviation (Karras et al. 2018) on flat features [B, F] -> [B, 1]: how much the
-    images of each sample's group of `group` differ, averaged over the features (the whole batch when `group` does
-    not divide it). Appended to D's features, it lets D tell a batch of too-alike fakes from a real batch, which
-    pushes G to spread its samples."""
-    b = f.shape[0]
-    g = group if b % group == 0 else b
-    x = f.float().view(g, b // g, -1)
-    # written out: ATen's std over the leading dimension runs a strided reduction some 30x slower on a CPU
-    spread = (x - x.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=1)  # [B / g]
-    return spread.to(f.dtype).repeat(g).view(b, 1)
-
-
 class _FlattenKeepingFormat(torch.autograd.Function):
     """flatten(x, 1) whose gradient comes back in x's memory format.
 
@@ -120,10 +107,9 @@ class TwoHeads(nn.Module):
 
     No sigmoid or softmax here: the losses work on logits (avoids the double-softmax bug of public scripts)."""
 
-    def __init__(self, in_features: int, num_classes: int, minibatch_std: int = 0):
+    def __init__(self, in_features: int, num_classes: int):
         super().__init__()
-        self.minibatch_std = minibatch_std
-        self.linear = nn.Linear(in_features + (minibatch_std > 0), 1 + num_classes)
+        self.linear = nn.Linear(in_features, 1 + num_classes)
 
         self.proxies: nn.Embedding | None = None
 
@@ -133,10 +119,7 @@ class TwoHeads(nn.Module):
         self.proxies = nn.Embedding(num_classes, self.linear.out_features - 1)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = flatten_features(h)
-        if self.minibatch_std:
-            f = torch.cat([f, minibatch_spread(f, self.minibatch_std)], dim=1)
-        out = self.linear(f)
+        out = self.linear(flatten_features(h))
         source, cls = out[:, 0], out[:, 1:]
         if self.proxies is not None:
             f = F.normalize(cls.float(), dim=1)
@@ -250,10 +233,10 @@ class Generator(ModuleSampling, nn.Module):
 class Discriminator(nn.Module):
     """D(x) -> (source_logit [B], class_logits [B, K])."""
 
-    def __init__(self, features: nn.Sequential, feature_dim: int, num_classes: int, minibatch_std: int = 0):
+    def __init__(self, features: nn.Sequential, feature_dim: int, num_classes: int):
         super().__init__()
         self.features = features
-        self.heads = TwoHeads(feature_dim, num_classes, minibatch_std)
+        self.heads = TwoHeads(feature_dim, num_classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.heads(self.features(x))

@@ -5,8 +5,8 @@ With `g_class_bn`, both BatchNorms are per channel and take their gain and bias 
 BigGAN's conditional BatchNorm): the class then acts at every layer, not only through G's input, which is what lets
 it show on CIFAR-10 (docs/results/family.md).
 D: conv4 s2 w (LeakyReLU) -> conv4 s2 2w (BN, LeakyReLU) -> Linear -> 1 + K; dropout and activation noise as paper.
-`d_batchnorm: false` drops D's BatchNorm (SNGAN's D has none). Keep it with this pair: without it G's samples
-gather near the middle of each class and the weakest class keeps about half the variety (docs/results/family.md).
+D keeps its BatchNorm even beside spectral norm (SNGAN's D has none): without it G's samples gathered near the middle
+of each class and the weakest class kept about half the variety (docs/results/family.md).
 """
 from __future__ import annotations
 
@@ -48,19 +48,18 @@ class ClassBNGenerator(Generator):
 
 
 def dcgan_small_discriminator(channels: int, resolution: int, num_classes: int, width: int, dropout: float,
-                              noise: float, batchnorm: bool = True, minibatch_std: int = 0) -> Discriminator:
+                              noise: float) -> Discriminator:
     features = nn.Sequential(
         *d_block(channels, width, kernel=4, stride=2, bn=False, dropout=dropout, noise=noise),
-        *d_block(width, 2 * width, kernel=4, stride=2, bn=batchnorm, dropout=dropout, noise=noise),
+        *d_block(width, 2 * width, kernel=4, stride=2, bn=True, dropout=dropout, noise=noise),
     )
     size = resolution // 4
-    return Discriminator(features, 2 * width * size * size, num_classes, minibatch_std)
+    return Discriminator(features, 2 * width * size * size, num_classes)
 
 
 register(ArchSpec(
     "dcgan-small", "a fast DCGAN-style pair for 28-32 px and CPU demos",
     lambda cfg, cond, c, r: dcgan_small_generator(cond, cfg.z_dim, c, r, cfg.g_width, cfg.g_class_bn),
-    lambda cfg, c, r, k: dcgan_small_discriminator(c, r, k, cfg.d_width, cfg.d_dropout, cfg.activation_noise,
-                                                   cfg.d_batchnorm, cfg.minibatch_std),
+    lambda cfg, c, r, k: dcgan_small_discriminator(c, r, k, cfg.d_width, cfg.d_dropout, cfg.activation_noise),
     default_resolution=lambda native: native if native % 4 == 0 else 32, divisor=4,
-    reads=("g_class_bn", "d_batchnorm", "minibatch_std")))
+    reads=("g_class_bn",)))

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from ..evaluation.outputs.report import variety_cell
+from ..losses.terms import TERMS
 from ..models import ARCHS
 from ..rundir import RunRecord
 
 HUB_DATASETS = {"fashion-mnist": "fashion_mnist", "mnist": "mnist", "cifar10": "cifar10", "cifar100": "cifar100"}
 RECIPE_KEYS = ("arch", "loss", "adversarial", "class_loss_weight", "g_width", "d_width", "z_dim", "conditioning",
-               "embed_dim", "attention_res", "hierarchical_z", "spectral_norm", "d_batchnorm", "minibatch_std",
-               "d_steps", "ema_decay", "standing_stats", "diffaugment", "mode_seeking", "imle", "g_class_bn",
-               "batch_size", "lr_g", "lr_d", "beta1", "beta2", "lr_schedule", "precision", "seed")
+               "embed_dim", "attention_res", "hierarchical_z", "spectral_norm", "d_steps", "ema_decay",
+               "standing_stats", "diffaugment", "g_class_bn", *TERMS, "batch_size", "lr_g", "lr_d", "beta1", "beta2",
+               "lr_schedule", "precision", "seed")
 
 
 def applies(key: str, recipe: dict) -> bool:

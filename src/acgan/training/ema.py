@@ -13,8 +13,10 @@ from torch import nn
 
 
 class EMA:
-    def __init__(self, G: nn.Module, decay: float, ramp: float = 10.0):
-        self.decay, self.ramp = decay, ramp
+    ramp = 10.0  # the ramp averages about the last t / 9 steps at step t
+
+    def __init__(self, G: nn.Module, decay: float):
+        self.decay = decay
         self.model = copy.deepcopy(G).eval().requires_grad_(False)
 
     def beta(self, step: int) -> float:

@@ -18,10 +18,7 @@ from ..data import ImageData
 from ..device import autocast, resolve_device
 from ..errors import Interrupted, UserError
 from ..losses import build_loss
-from ..losses.lecam import LeCam
-from ..losses.mode_seeking import mode_seeking
-from ..losses.nearest_real import nearest_real, nearest_real_shared
-from ..losses.top_k import top_k_rows, top_k_share
+from ..losses.terms import Peers, StepView, build_terms
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
 from ..models.common import ActivationNoise, FastDropout
@@ -59,7 +56,11 @@ class Trainer:
         self.data_record = data_record(cfg.dataset, data.class_names, data.source_classes, data.channels,
                                        data.resolution, len(data.labels))
         self.loss = build_loss(cfg)
-        self.lecam = LeCam(cfg.lecam, self.device) if cfg.lecam else None
+        peers = Peers(self.dist.rank, self.dist.world, lambda t: average_(t, self.dist), gather_rows) \
+            if self.dist.active else Peers()
+        terms = build_terms(cfg, self.device, peers)
+        self.d_terms = [t for t in terms if t.player == "d"]
+        self.g_terms = [t for t in terms if t.player == "g"]
         self.G, self.D = build_models(cfg, data.channels, data.resolution, data.num_classes,
                                       self.loss.class_outputs(data.num_classes), self.loss.class_proxies)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -72,7 +73,7 @@ class Trainer:
                       f"{data.channels}x{data.resolution}")
         # the EMA keeps plain BatchNorm: only rank 0 samples from it, and a synchronised layer would wait for the
         # others (same buffers, same state_dict keys, same eval-mode results)
-        self.ema = EMA(self.G, cfg.ema_decay, cfg.ema_ramp) if cfg.ema_decay else None
+        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema_decay else None
         self._standing_step = None
         if self.dist.active and cfg.sync_batchnorm:
             self.G, self.D = convert_batchnorm(self.G, self.device), convert_batchnorm(self.D, self.device)
@@ -85,12 +86,8 @@ class Trainer:
         all_fused = all(o.defaults.get("fused") for o in (self.opt_d, self.opt_g))  # found_inf needs fused Adam
         self.skip_nonfinite = cfg.nan_policy == "skip" and all_fused
         self.skipped = torch.zeros((), device=self.device)  # optimiser steps skipped for non-finite losses
-        self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys) + (
-            ("mode_seeking_ratio",) if cfg.mode_seeking else ()) + (("imle",) if cfg.imle else ()) + (
-            ("lecam",) if cfg.lecam else ())
+        self.stat_keys = ("d_loss", "g_loss") + tuple(self.loss.stat_keys) + tuple(t.name for t in terms)
         self.local_batch = local_batch(cfg.batch_size, self.dist)
-        if cfg.mode_seeking and self.local_batch % 2:
-            raise UserError(f"mode_seeking needs an even batch per process, got {self.local_batch}: change batch_size")
         self.batches = make_batches(data.images, data.labels, cfg.batch_size, cfg.seed, self.device,
                                     cfg.channels_last, self.dist.rank, self.dist.world, cfg.data_memory_gb)
         self.num_classes = data.num_classes
@@ -153,8 +150,8 @@ class Trainer:
     # --- state ---
     def state(self) -> dict:
         ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
-        lecam = {"lecam": self.lecam.state_dict()} if self.lecam else {}
-        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **lecam,
+        terms = {t.name: t.state_dict() for t in self.d_terms + self.g_terms if t.state_dict()}
+        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **terms,
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
@@ -168,8 +165,9 @@ class Trainer:
             self.opt_d.load_state_dict(ckpt["opt_d"])
             if self.ema:
                 self.ema.model.load_state_dict(ckpt["G_ema"])
-            if self.lecam:
-                self.lecam.load_state_dict(ckpt["lecam"])
+            for term in self.d_terms + self.g_terms:
+                if term.state_dict():
+                    term.load_state_dict(ckpt[term.name])
         except (RuntimeError, KeyError, ValueError) as e:
             raise UserError(f"checkpoint {source} does not match the run's config ({str(e).splitlines()[0][:120]}): "
                             "resume with the config.json it was written with") from None
@@ -200,8 +198,8 @@ class Trainer:
         return self.ema.model
 
     # --- one iteration ---
-    def _d_step(self, batch: int, keep_graph: bool):
-        """One D update on real batch `batch` and a fresh generated batch; returns (stats, fake, labels, noise)."""
+    def _d_step(self, batch: int, keep_graph: bool) -> tuple[dict, StepView]:
+        """One D update on real batch `batch` and a fresh generated batch; returns (its stats, what it computed)."""
         cfg, dev = self.cfg, self.device
         x_real, y_real = self.batches.get(batch)
         z, y_fake = training_inputs(cfg, self.num_classes, dev, self.dist.rank * self.local_batch, self.local_batch)
@@ -210,23 +208,16 @@ class Trainer:
         with autocast(dev, self.precision):
             d_real, d_fake = self.d_forward(self.augment(x_real)), self.d_forward(self.augment(fake.detach()))
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
-        if self.lecam:
-            term, d["lecam"] = self.lecam(d_real[0], d_fake[0], lambda t: average_(t, self.dist))
-            d["loss"] = d["loss"] + term
+        view = StepView(x_real, y_real, fake, y_fake, d_real, d_fake)
+        for term in self.d_terms:
+            added, d[term.name] = term(view)
+            d["loss"] = d["loss"] + added
         self.opt_d.zero_grad(set_to_none=True)
         d["loss"].backward()
         if self.skip_nonfinite:
             self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
         self.opt_d.step()
-        return d, fake, y_fake, z, x_real, y_real
-
-    def imle_term(self, fake, fake_labels, real, real_labels) -> tuple[torch.Tensor, torch.Tensor]:
-        """(IMLE's term for G's loss, its value); under torchrun nearest samples are sought in the global batch, so
-        that W processes compute what one process computes."""
-        if not self.dist.active:
-            term = nearest_real(fake, fake_labels, real, real_labels)
-            return term, term.detach()
-        return nearest_real_shared(fake, fake_labels, real, real_labels, gather_rows, self.dist.rank, self.dist.world)
+        return d, view
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         return diff_augment(x, self.augment_policy) if self.augment_policy else x
@@ -236,18 +227,16 @@ class Trainer:
         dev, n = self.device, self.cfg.d_steps
         self.rates.apply(self.step)
         for i in range(n):
-            d, fake, y_fake, z, x_real, y_real = self._d_step(n * self.step + i, keep_graph=i == n - 1)
+            d, view = self._d_step(n * self.step + i, keep_graph=i == n - 1)
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(dev, self.precision):
-            g_out = self.d_frozen(self.augment(fake))
-        g = self.loss.generator(*top_k_rows(g_out, y_fake, top_k_share(self.cfg.top_k, self.step, self.cfg.steps)))
-        if self.cfg.mode_seeking:
-            term, g["mode_seeking_ratio"] = mode_seeking(fake, z)
-            g["loss"] = g["loss"] + self.cfg.mode_seeking * term
-        if self.cfg.imle:
-            term, g["imle"] = self.imle_term(fake, y_fake, x_real, y_real)
-            g["loss"] = g["loss"] + self.cfg.imle * term
+            g_out = self.d_frozen(self.augment(view.fake))
+        g = self.loss.generator(g_out, view.fake_labels)
+        view = StepView(view.real, view.real_labels, view.fake, view.fake_labels, d_fake=g_out)
+        for term in self.g_terms:
+            added, g[term.name] = term(view)
+            g["loss"] = g["loss"] + added
         self.opt_g.zero_grad(set_to_none=True)
         g["loss"].backward()
         if self.skip_nonfinite:

@@ -13,12 +13,7 @@ def fixed_grid_inputs(cfg, num_classes: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def training_inputs(cfg, num_classes: int, device, lo: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noise and labels for the global batch, drawn alike on every rank, then rows lo:lo + count (this rank's).
-    With the mode-seeking term on, labels come in adjacent pairs (rows 2i and 2i + 1 share a class) so that each
-    pair's two images differ by their noise alone; an even local batch keeps every pair on one rank."""
+    """Noise and labels for the global batch, drawn alike on every rank, then rows lo:lo + count (this rank's)."""
     z = torch.randn(cfg.batch_size, cfg.z_dim, device=device)
-    if cfg.mode_seeking:
-        y = torch.randint(0, num_classes, (cfg.batch_size // 2,), device=device).repeat_interleave(2)
-    else:
-        y = torch.randint(0, num_classes, (cfg.batch_size,), device=device)
+    y = torch.randint(0, num_classes, (cfg.batch_size,), device=device)
     return z[lo:lo + count], y[lo:lo + count]

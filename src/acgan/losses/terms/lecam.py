@@ -5,18 +5,24 @@ on generated images up to the running mean on real ones, each one-sided and squa
 holds the two, which under limited data keeps D from memorising its training images. The running means are
 debiased exponential averages (decay 0.99), as in the authors' code (google/lecam-gan); they are part of the
 training state, so that a resumed run goes on as an unbroken one.
+
+Config key `lecam`: the term's weight in D's loss.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from .base import Peers, StepView, Term, register
 
-class LeCam:
-    def __init__(self, weight: float, device, decay: float = 0.99):
-        self.weight, self.decay = weight, decay
+
+@register("lecam", "d", "LeCam's term for D: its logits on real and generated images held near each other's running "
+                         "means (Tseng et al. 2021)")
+class LeCam(Term):
+    decay = 0.99
+
+    def __init__(self, weight: float, device: torch.device, peers: Peers = Peers()):
+        super().__init__(weight, device, peers)
         self.sums = torch.zeros(2, device=device)   # undebiased running means: real, generated
         self.count = torch.zeros((), device=device)  # updates so far, for the debiasing
 
@@ -24,12 +30,10 @@ class LeCam:
         """The debiased running means of D's source logits (real, generated)."""
         return self.sums / (1 - self.decay ** self.count)
 
-    def __call__(self, real_logits: torch.Tensor, fake_logits: torch.Tensor,
-                 average: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> tuple[torch.Tensor, torch.Tensor]:
-        """(the weighted term for D's loss, its unweighted value). `average` means a tensor over the processes
-        under torchrun, so that every process keeps the running means of the whole batch."""
-        real, fake = real_logits.float(), fake_logits.float()
-        means = average(torch.stack([real.detach().mean(), fake.detach().mean()]))
+    def __call__(self, step: StepView) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every process keeps the running means of the whole batch (averaged over the processes)."""
+        real, fake = step.d_real[0].float(), step.d_fake[0].float()
+        means = self.peers.average(torch.stack([real.detach().mean(), fake.detach().mean()]))
         self.sums.mul_(self.decay).add_(means, alpha=1 - self.decay)
         self.count += 1
         anchor_real, anchor_fake = self.anchors()

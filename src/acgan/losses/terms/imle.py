@@ -5,6 +5,8 @@ difference at half resolution). A GAN's loss says nothing about real images that
 class loses its rarer kinds; this term is paid exactly there, and only by the sample that is closest already.
 Half resolution: matching the coarse layout (shape, brightness) is what recovers a sub-population; a pull on every
 pixel or on a quarter-resolution silhouette did no better (docs/results/family.md).
+
+Config key `imle`: the term's weight in G's loss.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from .base import StepView, Term, register
 
 
 def _rows(images: torch.Tensor, pool: int) -> torch.Tensor:
@@ -52,3 +56,15 @@ def nearest_real_shared(fake: torch.Tensor, fake_labels: torch.Tensor, real: tor
     pairs = (real_all[mine] - f[index[mine] - start]).square().mean(1)
     part = pairs.sum() * world / found.sum().clamp(min=1)
     return part, torch.nan_to_num(nearest[found].mean())
+
+
+@register("imle", "g", "IMLE's term for G: each real image pulls the nearest sample of its class (Li & Malik 2018)")
+class IMLE(Term):
+    def __call__(self, step: StepView) -> tuple[torch.Tensor, torch.Tensor]:
+        p = self.peers
+        if p.world == 1:
+            term = nearest_real(step.fake, step.fake_labels, step.real, step.real_labels)
+            return self.weight * term, term.detach()
+        part, value = nearest_real_shared(step.fake, step.fake_labels, step.real, step.real_labels, p.gather, p.rank,
+                                          p.world)
+        return self.weight * part, value
