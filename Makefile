@@ -1,5 +1,6 @@
 # `make demo`: set up, get Fashion-MNIST, train the demo preset (under 5 CPU minutes), write a sample grid.
-# `make test`: set up, lint (ruff), check the import layers (pyproject.toml), build the docs strictly, run the tests.
+# `make test`: set up, lint (ruff), check the import layers (pyproject.toml), build the docs strictly, run the tests
+# on both cores (pytest-xdist; `pytest tests/x.py` alone runs in one process).
 # `make docs`: the documentation site in build/site (open build/site/index.html).
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -28,13 +29,13 @@ demo: data
 	@echo "sample grid (one row per class, fixed z): $(DEMO)/samples/latest.png"
 
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 test: data browser
-	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff check src tests scripts research benchmarks
 	$(VENV)/bin/lint-imports --no-cache
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q
-	$(PY) -m pytest
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	$(PY) -m pytest -n 2 --dist worksteal
 
 clean:
 	rm -rf $(VENV) runs build

@@ -11,7 +11,7 @@
 #        synthetic class folders written here and no quality run; default OUT: gpu-check/)
 #        GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips the quality run,
 #        GPU_CHECK_QUALITY_STEPS shortens it; GPU_CHECK_COMPILE_BENCH=1 adds eager against torch.compile for
-#        modern-cifar and modern-64 (scripts/bench-compile.py; up to 5 minutes more)
+#        modern-cifar and modern-64 (benchmarks/bench-compile.py; up to 5 minutes more)
 #        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_QUALITY_STEPS=20 \
 #            GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
 #            scripts/gpu-check.sh   runs the same steps briefly, on small models, on a CPU
@@ -128,7 +128,7 @@ step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-
     --pairs 20 --inception off
 
 # eager against torch.compile for the GPU presets, side by side (compiling BigGAN took over 100 s on an H200)
-[ "${GPU_CHECK_COMPILE_BENCH:-0}" = 1 ] && step bench-compile 300 $PY scripts/bench-compile.py modern-cifar modern-64 \
+[ "${GPU_CHECK_COMPILE_BENCH:-0}" = 1 ] && step bench-compile 300 $PY benchmarks/bench-compile.py modern-cifar modern-64 \
     --device "$DEV" --steps 20 "${SETS[@]}"
 
 # the default evaluation (500 samples a class, every measure), seed 0, on the GPU

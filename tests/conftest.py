@@ -10,6 +10,12 @@ from PIL import Image
 
 from acgan.config import TrainConfig
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on two cores: a thread each, not two each; the processes a test starts get one
+    # too, so that a run trained in a subprocess rounds as the same run trained in the test does
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds (subprocesses, torchrun, wheel builds); "

@@ -6,7 +6,7 @@ import pytest
 
 from acgan.allocator import keep_freed_memory
 
-BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench-allocator.py"
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench-allocator.py"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")

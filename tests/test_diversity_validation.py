@@ -1,15 +1,22 @@
 """The diversity measures on generators of known diversity, at CI scale: two Fashion-MNIST classes, 400 images.
 
-Full scale (all ten classes, evaluator features) is in docs/results/diversity.md, from scripts/validate-diversity.py."""
+Full scale (all ten classes, evaluator features) is in docs/results/diversity.md, from
+research/diversity/validate-diversity.py. The generators are research tools, not part of the package: their folder
+goes on sys.path here."""
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from acgan.evaluation.known_diversity import k_mode_generator, split_reference_pool, validate
 from acgan.evaluation.steps.class_diversity import INTRA_FID_MULTIPLE, VALIDATED, intra_fid_level
 from acgan.metrics.collapse import verdict
 from acgan.metrics.prdc import pixel_features
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "research" / "diversity"))
+from dropped_subpopulations import CUTS, kept_rows, total_variation, validate_cuts  # noqa: E402
+from known_diversity import k_mode_generator, split_reference_pool, validate  # noqa: E402
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 
@@ -69,7 +76,6 @@ def test_intra_fid_level_is_a_multiple_of_the_worst_real_half_split():
 
 def test_each_cut_keeps_what_it_says():
     """The cuts by hand on a pool whose brightness, texture and clusters are known."""
-    from acgan.evaluation.dropped_subpopulations import CUTS, kept_rows, total_variation
     flat = torch.arange(20, dtype=torch.uint8).mul(10).view(20, 1, 1, 1).expand(20, 1, 8, 8).contiguous()
     assert sorted(kept_rows(flat, "darkest half dropped").tolist()) == list(range(10, 20))
     striped = flat.clone()
@@ -87,7 +93,6 @@ def test_each_cut_keeps_what_it_says():
 def test_pixel_measures_detect_a_dropped_half(two_classes):
     """At CI scale in the network-free space: dropping each class's darkest half lowers recall and coverage below
     what real draws give, by more than their spread."""
-    from acgan.evaluation.dropped_subpopulations import validate_cuts
     result = validate_cuts(pixel_features, *two_classes, 2, per_class=30, baseline_seeds=3, pairs=10,
                            log=lambda m: None)
     m = result["measures"]
@@ -98,15 +103,15 @@ def test_pixel_measures_detect_a_dropped_half(two_classes):
 
 
 def test_real_generator_of_variety_spread_never_returns_the_levels_images(split_data):
-    """scripts/variety-spread.py's "real training images" must share no image with the real level's draw (else the
-    perfect generator's reading would be inflated) and must return images of the asked class."""
+    """research/scripts/variety-spread.py's "real training images" must share no image with the real level's draw
+    (else the perfect generator's reading would be inflated) and must return images of the asked class."""
     import runpy
 
     from acgan.config import assemble
     from acgan.data import load_data
     from acgan.evaluation.context import take_per_class
 
-    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "variety-spread.py"))
+    script = runpy.run_path(str(ROOT / "research" / "scripts" / "variety-spread.py"))
     data = {"dataset": "folder", "data_dir": str(split_data)}
     train = load_data(assemble(None, data), None, split="train", progress=False)
     level, level_labels = take_per_class(train.images, train.labels, 10, 3, seed=5)
@@ -125,14 +130,14 @@ def test_real_generator_of_variety_spread_never_returns_the_levels_images(split_
 
 
 def test_pixel_spread_radius_sees_tight_groups_that_the_mean_distance_misses():
-    """scripts/pixel-spread.py: the k-NN radius is each row's k-th nearest other row (checked by brute force), and a
-    set made of tight groups (each image four times, barely moved) keeps the mean pairwise distance of a set of
-    distinct images while its radius collapses; that is what lowers recall."""
+    """research/scripts/pixel-spread.py: the k-NN radius is each row's k-th nearest other row (checked by brute
+    force), and a set made of tight groups (each image four times, barely moved) keeps the mean pairwise distance of a
+    set of distinct images while its radius collapses; that is what lowers recall."""
     import runpy
 
     from acgan.metrics.prdc import pixel_features
 
-    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "pixel-spread.py"))
+    script = runpy.run_path(str(ROOT / "research" / "scripts" / "pixel-spread.py"))
     gen = torch.Generator().manual_seed(0)
     distinct = torch.rand(200, 1, 28, 28, generator=gen) * 2 - 1
     groups = distinct[:50].repeat_interleave(4, 0) + 0.01 * torch.randn(200, 1, 28, 28, generator=gen)

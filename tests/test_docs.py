@@ -28,6 +28,9 @@ from .conftest import write_folder_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+# the lab notebooks and benchmark reproducers: in the repository, not on the site, so mkdocs checks none of their links
+OUTSIDE_THE_SITE = sorted(p for folder in ("research", "benchmarks") for p in (ROOT / folder).rglob("*")
+                          if p.suffix in (".md", ".py", ".sh"))
 WITH_COMMANDS = [p for p in PAGES if "```sh" in p.read_text() or "```bash" in p.read_text()]
 CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SKIPPED = {  # a command starting with this -> why it does not run in the tests
@@ -209,7 +212,7 @@ def test_docs_name_nothing_outside_the_project():
     named = re.compile(r"[\w./-]*\w\.md\b")
     above = re.compile(r"(?<![\w.])(?:\.\./)+[\w./-]*\w")
     texts = [*PAGES, ROOT / "README.md", *(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.yaml"),
-             *(ROOT / "scripts").iterdir()]
+             *(ROOT / "scripts").iterdir(), *OUTSIDE_THE_SITE]
     hits = []
     for p in texts:
         if p.is_file():
@@ -220,3 +223,44 @@ def test_docs_name_nothing_outside_the_project():
                      if not (p.parent / m.group(0)).resolve().is_relative_to(ROOT)
                      or not (p.parent / m.group(0)).resolve().exists()]
     assert not hits, hits
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors mkdocs gives a page's headings (Python-Markdown's toc slugs; GitHub's agree for these headings)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", text, re.M):
+        words = re.sub(r"[^\w\s-]", "", re.sub(r"[`*]", "", heading)).strip().lower()
+        anchors.add(re.sub(r"[-\s]+", "-", words))
+    return anchors
+
+
+def test_links_outside_the_site_resolve():
+    """Every relative link of research/ and benchmarks/ Markdown names a file of the repository, and every #anchor a
+    heading of its page: what mkdocs --strict checks for docs/."""
+    pages = [p for p in OUTSIDE_THE_SITE if p.suffix == ".md"]
+    assert {"README.md"} <= {p.name for p in pages} and len(pages) >= 3
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.is_relative_to(ROOT) or not file.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+            elif anchor and (file.suffix != ".md" or anchor not in heading_anchors(file)):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, broken
+
+
+def test_named_repository_paths_exist():
+    """A path under scripts/, research/ or benchmarks/ that a page, a docstring or a script names is there (a moved
+    script leaves no stale mention behind)."""
+    named = re.compile(r"(?<![\w./-])(?:scripts|research|benchmarks)/[\w./-]*\w")
+    texts = [*PAGES, *(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.yaml"), *(ROOT / "scripts").iterdir(),
+             *(ROOT / "tests").glob("*.py"), *OUTSIDE_THE_SITE]
+    missing = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in texts if p.is_file()
+               for m in named.finditer(p.read_text(errors="replace"))  # from the root, or a link from the file
+               if not (ROOT / m.group(0)).exists() and not (p.parent / m.group(0)).exists()]
+    assert not missing, missing

@@ -76,8 +76,18 @@ def after_8_steps(preset: str, tmp_path: Path) -> dict:
     return {name: fingerprint(before[name], floats(net)) for name, net in nets.items()}
 
 
+@pytest.fixture
+def recorded_threads():
+    """The thread count the fingerprints were recorded with (two: `make test`'s workers run one each), so that
+    the machine that recorded them still compares them to the bit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("preset", list(RECIPES))
-def test_preset_weights_after_8_steps(preset, tmp_path):
+def test_preset_weights_after_8_steps(preset, tmp_path, recorded_threads):
     found = after_8_steps(preset, tmp_path)
     if os.environ.get("ACGAN_WRITE_FINGERPRINTS"):
         recorded = json.loads(FILE.read_text()) if FILE.exists() else {}

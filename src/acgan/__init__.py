@@ -1,5 +1,5 @@
 """acgan: class-conditional image synthesis with AC-GAN (Odena, Olah, Shlens, ICML 2017)."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name: str):

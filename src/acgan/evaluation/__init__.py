@@ -5,7 +5,8 @@
 - evaluator/: the data set's classifier (network, storage, the Inception bridges);
 - run.py (a run: `evaluate`, `check`) and any_generator.py (a folder of samples, a Python callable): the drivers;
 - outputs/: figures, the HTML report and its pieces;
-- real_stats.py, sweep.py, cache.py: what several steps share; known_diversity.py: the measures' validation."""
+- real_stats.py, sweep.py, cache.py: what several steps share.
+The measures' validation on generators of known diversity is research, not evaluation: research/diversity/."""
 from .context import EvalContext, EvalOptions, SampleSet
 
 __all__ = ["EvalContext", "EvalOptions", "SampleSet"]

@@ -82,7 +82,7 @@ class _FlattenKeepingFormat(torch.autograd.Function):
 
     A plain flatten of a channels-last map hands its gradient back in the default format, and the elementwise
     backward behind it (LeakyReLU's) then mixes formats, which ATen runs many times slower on a CPU
-    (docs/benchmarks.md, "Demo speed")."""
+    (research/notes/2026-11-speed-log.md, "Demo speed")."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:

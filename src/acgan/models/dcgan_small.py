@@ -3,10 +3,11 @@
 G: [z ; class] -> Linear 2w x s x s (BN, ReLU), s = resolution / 4 -> tconv4 s2 w (BN, ReLU) -> tconv4 s2 C (Tanh).
 With `g_class_bn`, both BatchNorms are per channel and take their gain and bias from a class embedding (SNGAN's and
 BigGAN's conditional BatchNorm): the class then acts at every layer, not only through G's input, which is what lets
-it show on CIFAR-10 (docs/results/family.md).
+it show on CIFAR-10 (docs/results/family.md, "cifar-cpu").
 D: conv4 s2 w (LeakyReLU) -> conv4 s2 2w (BN, LeakyReLU) -> Linear -> 1 + K; dropout and activation noise as paper.
 D keeps its BatchNorm even beside spectral norm (SNGAN's D has none): without it G's samples gathered near the middle
-of each class and the weakest class kept about half the variety (docs/results/family.md).
+of each class and the weakest class kept about half the variety (docs/results/family.md, "Tried and not
+adopted").
 """
 from __future__ import annotations
 

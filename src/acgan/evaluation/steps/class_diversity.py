@@ -6,13 +6,13 @@ For each class c, generated images against real test images of c:
 - intra_fid: FID between the class's samples and its real images (ADC-GAN's intra-FID), in evaluator features;
 - precision / recall (k = 3) and density / coverage (k = 5): k-NN manifolds of real and generated features.
 The verdict is metrics/collapse.py's rule with this evaluation's levels; which measures may vote was decided by the
-validation on generators of known diversity (known_diversity.py, docs/results/diversity.md): VALIDATED.
+validation on generators of known diversity (research/diversity/, docs/results/diversity.md): VALIDATED.
 
 How much of real data's variety a class keeps (`vs_real`, `variety`): its recall and coverage divided by what real
 training images of the class get against the same real test images at the same count, in two feature spaces, the
 evaluator's and 14 px pixels (a classifier's features keep little of the within-class variation a person sees:
-dropped_subpopulations.py); `variety` is the lowest of those four ratios, so 1.0 means "as varied as real data in
-both spaces".
+research/diversity/dropped_subpopulations.py); `variety` is the lowest of those four ratios, so 1.0 means "as varied
+as real data in both spaces".
 """
 from __future__ import annotations
 

@@ -3,8 +3,7 @@
 Each real image of the batch pulls the generated image of its class nearest to it towards itself (mean squared
 difference at half resolution). A GAN's loss says nothing about real images that no sample is near, which is how a
 class loses its rarer kinds; this term is paid exactly there, and only by the sample that is closest already.
-Half resolution: matching the coarse layout (shape, brightness) is what recovers a sub-population; a pull on every
-pixel or on a quarter-resolution silhouette did no better (docs/results/family.md).
+Half resolution: matching the coarse layout (shape, brightness) is what recovers a sub-population.
 
 Config key `imle`: the term's weight in G's loss.
 """

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The paper's model against the CPU-sized BigGAN pair at 64 px on a one-folder-per-class zip (CIFAR-10's, say),
 # at equal CPU time, judged by the 64 px evaluator; the evaluator at 32 and 64 px; both models' steps/s and peak
-# memory at 128 px. Results: docs/results/family.md ("At 64 and 128 px").
-# usage: scripts/compare-64px.sh CIFAR_ZIP OUT [MINUTES]   (about 4 x MINUTES + 25 minutes on a 2-core CPU)
+# memory at 128 px. Results: docs/results/family.md ("The 64 and 128 px presets on a CPU") and docs/benchmarks.md.
+# usage: research/scripts/compare-64px.sh CIFAR_ZIP OUT [MINUTES]   (about 4 x MINUTES + 25 minutes on a 2-core CPU)
 set -euo pipefail
 ZIP=$1; OUT=$2; MIN=${3:-10}
 ACGAN=${ACGAN:-.venv/bin/acgan}; PY=${PYTHON:-.venv/bin/python}

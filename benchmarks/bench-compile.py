@@ -3,7 +3,7 @@
 Synthetic images at the preset's resolution (speed does not depend on the pixels). For each mode: seconds to the
 first step (compiling included), then the median step time over --steps steps, images/s and peak GPU memory.
 
-usage: .venv/bin/python scripts/bench-compile.py PRESET [PRESET...] [--device cuda] [--steps 20] [--set key=value]
+usage: .venv/bin/python benchmarks/bench-compile.py PRESET [PRESET...] [--device cuda] [--steps 20] [--set key=value]
 """
 import argparse
 import json

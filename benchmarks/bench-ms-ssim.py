@@ -1,10 +1,13 @@
 """MS-SSIM pairs/s: ours (the blur this machine picked, and each blur forced) against pytorch-msssim, interleaved
-round by round so a noisy machine slows all alike; best of 7 rounds. Usage: python scripts/bench-ms-ssim.py"""
+round by round so a noisy machine slows all alike; best of 7 rounds (docs/benchmarks.md, "MS-SSIM against
+pytorch-msssim"). Usage: python benchmarks/bench-ms-ssim.py"""
 import importlib
 import time
 
 import torch
 from pytorch_msssim import ms_ssim as reference
+
+from acgan.device import cpu_signature
 
 M = importlib.import_module("acgan.metrics.ms_ssim")
 
@@ -19,8 +22,7 @@ def forced(name, x, y):
 
 
 def main():
-    cpu = M._machine()
-    print(f"{cpu}, {torch.get_num_threads()} threads")
+    print(cpu_signature())
     for px, c, n in ((192, 3, 32), (64, 3, 128), (32, 3, 256), (28, 1, 256)):
         gen = torch.Generator().manual_seed(0)
         x, y = torch.rand(n, c, px, px, generator=gen), torch.rand(n, c, px, px, generator=gen)

@@ -1,6 +1,7 @@
-"""Where a training step's time goes: torch.profiler over 5 steps of our trainer (docs/benchmarks.md).
+"""Where a training step's time goes: torch.profiler over 5 steps of our trainer (docs/benchmarks.md, "Where a CPU
+step's time goes").
 
-usage: .venv/bin/python scripts/profile-step.py [arch] [batch]     (default: paper-cifar 100)
+usage: .venv/bin/python benchmarks/profile-step.py [arch] [batch]     (default: paper-cifar 100)
 """
 import sys
 
@@ -11,6 +12,8 @@ from acgan.bench.run import matmul_peak, synthetic_data
 from acgan.config import TrainConfig
 from acgan.training.loop import Trainer
 
+if {"-h", "--help"} & set(sys.argv[1:]):
+    sys.exit(__doc__)
 arch, batch = (sys.argv[1], int(sys.argv[2])) if len(sys.argv) > 2 else ("paper-cifar", 100)
 cpu = torch.device("cpu")
 print(f"matmul peak: fp32 {matmul_peak(cpu, torch.float32) / 1e9:.0f} GFLOP/s, "

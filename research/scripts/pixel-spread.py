@@ -1,7 +1,7 @@
 """Why a class's recall in 14 px pixels is low: how its samples spread in pixels next to real images of the class
-(docs/results/family.md, "Class-conditional BatchNorm in G").
+(research/notes/2026-11-recipe-search.md, "A wider z for CIFAR-10").
 
-usage: .venv/bin/python scripts/pixel-spread.py RUN_DIR CLASS [CLASS ...] [--per-class 500] [--seed 0]
+usage: .venv/bin/python research/scripts/pixel-spread.py RUN_DIR CLASS [CLASS ...] [--per-class 500] [--seed 0]
 
 Per class, for 500 samples, 500 real training images and 500 real test images (drawn as `acgan evaluate` draws
 them):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sample quality at equal steps, bf16 autocast against fp32: the demo preset trained three times (fp32 seed 0, bf16
 # seeds 0 and 1, so the seed-to-seed spread shows what "within noise" means), then `acgan check` on each.
-# About 20 CPU minutes. Needs an evaluator: acgan train-classifier --out evaluators/fashion-mnist
+# About 20 CPU minutes; docs/benchmarks.md, "Sample quality: bf16 against fp32". Needs an evaluator: acgan train-classifier --out evaluators/fashion-mnist
 set -euo pipefail
 EV=${EV:-evaluators/fashion-mnist}
 ACGAN=${ACGAN:-.venv/bin/acgan}

@@ -1,7 +1,8 @@
 """What `variety` reads for a generator as varied as real data, and how much it moves with the evaluation's seed alone
 (docs/results/diversity.md, "What the variety figure can reach").
 
-usage: .venv/bin/python scripts/variety-spread.py DATASET [RUN_DIR ...] [--seeds 0,1,2] [--data-dir DIR] [--out JSON]
+usage: .venv/bin/python research/scripts/variety-spread.py DATASET [RUN_DIR ...] [--seeds 0,1,2] [--data-dir DIR]
+       [--out JSON]
 
 "real training images" is a generator that returns, per class, training images the evaluation's own real level does
 not use (the level draws `per_class` of them with the evaluation's seed; this takes the rest of the same

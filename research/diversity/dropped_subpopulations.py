@@ -1,5 +1,5 @@
-"""Validation on "generators" that keep a class's real images but lose a part of it (a research tool, like
-known_diversity.py: scripts/validate-diversity.py and docs/results/diversity.md use it; the evaluation does not).
+"""Validation on "generators" that keep a class's real images but lose a part of it (like known_diversity.py:
+validate-diversity.py beside it makes docs/results/diversity.md's tables with it; the evaluation does not use it).
 
 A GAN rarely collapses to a few copies; it drops a class's rarer sub-populations (dark bags, checked shirts) and
 draws the rest well. Each generator here draws `per_class` distinct images from what is left of a class's pool after
@@ -18,11 +18,11 @@ low-variety side of the baseline's mean by more than that spread.
 from __future__ import annotations
 
 import torch
+from known_diversity import MEASURES, k_mode_generator, split_reference_pool  # beside this file, on sys.path
 
-from ..metrics.prdc import pixel_features
-from ..pixels import to_unit
-from .known_diversity import MEASURES, k_mode_generator, split_reference_pool
-from .steps.class_diversity import measure_class
+from acgan.evaluation.steps.class_diversity import measure_class
+from acgan.metrics.prdc import pixel_features
+from acgan.pixels import to_unit
 
 TYPICAL_SHARE = 0.3
 CLUSTERS = 4

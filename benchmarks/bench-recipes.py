@@ -1,7 +1,8 @@
 """Training steps/s of several recipes (presets or YAML files) side by side in one process: each gets 5 warm-up
-steps, then 3 rounds of 30 timed steps, interleaved round by round so a noisy machine slows all alike; best round.
+steps, then 3 rounds of 30 timed steps, interleaved round by round so a noisy machine slows all alike; best round
+(docs/benchmarks.md, "Speed per preset").
 
-Usage: python scripts/bench-recipes.py demo docs/results/family/tuning/G.yaml [...] [--set KEY=VALUE ...]
+Usage: python benchmarks/bench-recipes.py demo docs/results/family/tuning/G.yaml [...] [--set KEY=VALUE ...]
 A recipe may carry its own keys after colons (`cifar-cpu:g_class_bn=true`); each `--set` applies to every recipe
 (`--set dataset=folder --set data_dir=cifar10-jpeg.zip` for a copy of CIFAR-10 in a zip)."""
 import sys
@@ -43,4 +44,6 @@ def main(args):
 
 
 if __name__ == "__main__":
+    if not sys.argv[1:] or {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     main(sys.argv[1:])

@@ -1,7 +1,7 @@
 """The paper's findings, read from the metrics.json of evaluated runs, as a Markdown table
 (docs/results/reproduction.md).
 
-Usage: python scripts/reproduction-numbers.py NAME=RUN_DIR [NAME=RUN_DIR ...]   (after `acgan evaluate RUN_DIR`)
+Usage: python research/scripts/reproduction-numbers.py NAME=RUN_DIR [NAME=RUN_DIR ...]   (after `acgan evaluate`)
 """
 import json
 import sys
@@ -61,4 +61,6 @@ def main(args):
 
 
 if __name__ == "__main__":
+    if not sys.argv[1:] or {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     main(sys.argv[1:])

@@ -1,6 +1,6 @@
 """Standing statistics against copied ones, on the same weights (docs/results/family.md, "Standing statistics").
 
-usage: .venv/bin/python scripts/standing-stats.py RUN_DIR [BATCHES] [OUT_JSON]
+usage: .venv/bin/python research/scripts/standing-stats.py RUN_DIR [BATCHES] [OUT_JSON]
 
 The run's sampling generator (its EMA of G) is evaluated twice by `acgan.evaluate` with the data's default evaluator:
 as the checkpoint holds it, and after its BatchNorm statistics are re-estimated over BATCHES (default 16) batches of
@@ -57,4 +57,6 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     main()

@@ -1,6 +1,6 @@
 """A Markdown table of `acgan experiment recipes` results (docs/results/family.md): mean over seeds, range in brackets.
 
-Usage: python scripts/family-table.py OUT/results.json
+Usage: python research/scripts/family-table.py OUT/results.json
 """
 import json
 import sys
@@ -28,4 +28,6 @@ def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     main(sys.argv[1])

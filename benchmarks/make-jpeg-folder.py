@@ -1,7 +1,8 @@
 """A folder of larger JPEGs for data benchmarks: the images of a one-folder-per-class zip (CIFAR-10's, say) upscaled
-to SIZE px (bicubic) and saved as JPEG quality 90, PER_CLASS per class, in OUT/<class>/.
+to SIZE px (bicubic) and saved as JPEG quality 90, PER_CLASS per class, in OUT/<class>/ (docs/benchmarks.md, "Data:
+prepared stores" and "Evaluators above 128 px").
 
-usage: .venv/bin/python scripts/make-jpeg-folder.py SOURCE_ZIP OUT [--size 128] [--per-class 2000] [--split train]
+usage: .venv/bin/python benchmarks/make-jpeg-folder.py SOURCE_ZIP OUT [--size 128] [--per-class 2000] [--split train]
 """
 import argparse
 import io

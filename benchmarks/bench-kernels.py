@@ -1,8 +1,8 @@
 """acgan.kernels' inference forms against torch's own ops, side by side in one process: the two ops at a few
 shapes, then (given a run) sampling its generator and `acgan evaluate` of it with the forms off and on, checking
-that the images and metrics.json are the same.
+that the images and metrics.json are the same (docs/benchmarks.md, "Inference kernels").
 
-usage: .venv/bin/python scripts/bench-kernels.py [RUN_DIR [PER_CLASS]]
+usage: .venv/bin/python benchmarks/bench-kernels.py [RUN_DIR [PER_CLASS]]
 """
 import json
 import sys

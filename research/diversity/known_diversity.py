@@ -1,5 +1,5 @@
-"""Validation of the diversity measures on "generators" of known diversity (a research tool:
-scripts/validate-diversity.py and docs/results/diversity.md use it; the evaluation itself does not).
+"""Validation of the diversity measures on "generators" of known diversity (validate-diversity.py beside it makes
+docs/results/diversity.md's tables with it; the evaluation itself does not use it).
 
 From a data set's real test images, per class: half is the real reference, the other half the pool. A generator
 with k modes draws `per_class` images from k pool images, each repeated and lightly jittered (a random shift of up
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from ..metrics import class_ms_ssim
-from ..metrics.collapse import DIRECTIONS, FIDELITY, fired
-from ..metrics.prdc import pixel_features  # noqa: F401 (the network-free feature space validated here)
-from ..pixels import to_unit
-from .steps.class_diversity import FIXED_LEVELS, intra_fid_level, measure_class
+from acgan.evaluation.steps.class_diversity import FIXED_LEVELS, intra_fid_level, measure_class
+from acgan.metrics import class_ms_ssim
+from acgan.metrics.collapse import DIRECTIONS, FIDELITY, fired
+from acgan.metrics.prdc import pixel_features  # noqa: F401 (the network-free feature space validated here)
+from acgan.pixels import to_unit
 
 KS = (1, 2, 5, 20, 100, "all")
 MEASURES = {**DIRECTIONS, **FIDELITY}  # measure -> the side on which a low-variety generator lies

@@ -1,4 +1,4 @@
-"""Data at scale, measured side by side in one run (docs/benchmarks.md):
+"""Data at scale, measured side by side in one run (docs/benchmarks.md, "Data: prepared stores"):
 
 1. preparing a store (every core) against the single-process decode acgan did before stores (PIL, one image after
    another, a list then a stack) and against the usual anchor, torchvision ImageFolder + DataLoader with one worker
@@ -8,8 +8,8 @@
    store 4x larger than its memory budget (streamed), with its steps/s against the same store held in memory, and
    the same training on one class (2,000 images, held) for what the process needs without the data.
 
-usage: .venv/bin/python scripts/bench-data.py CIFAR_ZIP JPEG_FOLDER [OUT_JSON]
-(JPEG_FOLDER from scripts/make-jpeg-folder.py CIFAR_ZIP JPEG_FOLDER: 20,000 JPEGs of 128 px)
+usage: .venv/bin/python benchmarks/bench-data.py CIFAR_ZIP JPEG_FOLDER [OUT_JSON]
+(JPEG_FOLDER from benchmarks/make-jpeg-folder.py CIFAR_ZIP JPEG_FOLDER: 20,000 JPEGs of 128 px)
 """
 import io
 import json
@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+if len(sys.argv) < 3 or {"-h", "--help"} & set(sys.argv[1:]):
+    sys.exit(__doc__)
 CIFAR, FOLDER = sys.argv[1], sys.argv[2]
 OUT = sys.argv[3] if len(sys.argv) > 3 else None
 CORES = len(os.sched_getaffinity(0))

@@ -2,9 +2,10 @@
 POOL candidates by the run's D, then the whole of `acgan evaluate` judges the samples (acgan.evaluate on a callable).
 The score is D's source logit (`source`), ADC's real-class minus generated-class logit of the sample's class (`adc`),
 or their sum (`both`). D runs in train mode, on batch statistics of shuffled generated batches, as it saw them in
-training. POOL 1 is the run's own samples (the same numbers as `acgan evaluate RUN`).
+training. POOL 1 is the run's own samples (the same numbers as `acgan evaluate RUN`). Measured on the demo:
+research/notes/2026-11-recipe-search.md, "Nor letting D choose among G's samples".
 
-usage: .venv/bin/python scripts/d-rejection.py RUN OUT [--pool 2] [--score adc]
+usage: .venv/bin/python research/scripts/d-rejection.py RUN OUT [--pool 2] [--score adc]
 """
 import argparse
 

@@ -1,6 +1,7 @@
-"""Time evaluator network candidates on Fashion-MNIST, side by side on this machine (docs/benchmarks.md).
+"""Time evaluator network candidates on Fashion-MNIST, side by side on this machine
+(research/notes/2026-11-speed-log.md, "The evaluator's shape").
 
-Usage: python scripts/evaluator-candidates.py [NAME ...]   (default: all; each trains one seed, prints one line)
+Usage: python research/scripts/evaluator-candidates.py [NAME ...]   (default: all; each trains one seed, prints a line)
 """
 import sys
 import time
@@ -71,6 +72,8 @@ def run(name, train, test):
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     cfg = TrainConfig(dataset="fashion-mnist")
     train, test = load_data(cfg, None), load_data(cfg, None, split="test")
     for name in sys.argv[1:] or CANDIDATES:

@@ -1,25 +1,28 @@
 """Validate the per-class diversity measures on generators of known diversity (docs/results/diversity.md).
 
-usage: .venv/bin/python scripts/validate-diversity.py EVALUATOR_DIR [OUT_JSON]
+usage: .venv/bin/python research/diversity/validate-diversity.py EVALUATOR_DIR [OUT_JSON]
 Uses Fashion-MNIST's test split: per class 500 real reference images, and "generators" of k modes built from the
 other 500 (repeated, shifted by up to 1 px, Gaussian noise 0.04), in the evaluator's features and in pixel space
 (14 px), at the evaluation's 500 samples per class and at the training monitor's 32; then "generators" that drop a
 part of each class (its darkest half, its most textured half, one visual cluster, all but its most typical 30%) at
 150 distinct images per class, against real data's own spread over five draws
-(evaluation/dropped_subpopulations.py).
+(dropped_subpopulations.py, beside this script).
 """
 import json
 import sys
 import time
 
+from dropped_subpopulations import validate_cuts  # beside this script: its folder is on sys.path
+from known_diversity import pixel_features, validate
+
 from acgan.config import TrainConfig
 from acgan.data import load_data
-from acgan.evaluation.dropped_subpopulations import validate_cuts
 from acgan.evaluation.evaluator import load_evaluator
-from acgan.evaluation.known_diversity import pixel_features, validate
 from acgan.io import atomic_write_json
 from acgan.training.monitor import VERDICT_LEVELS
 
+if len(sys.argv) < 2 or {"-h", "--help"} & set(sys.argv[1:]):
+    sys.exit(__doc__)
 ev = load_evaluator(sys.argv[1])
 out = sys.argv[2] if len(sys.argv) > 2 else None
 test = load_data(TrainConfig(dataset="fashion-mnist"), None, split="test")

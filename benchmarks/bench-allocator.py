@@ -1,7 +1,7 @@
 """Minor page faults and time per demo step with the allocator settings acgan makes and with glibc's defaults
-(ACGAN_SYSTEM_MALLOC=1), each in a fresh process, in turns.
+(ACGAN_SYSTEM_MALLOC=1), each in a fresh process, in turns (docs/benchmarks.md, "The C allocator").
 
-Usage: python scripts/bench-allocator.py [ROUNDS] [STEPS]   (defaults 2 and 50; 10 warm-up steps each)
+Usage: python benchmarks/bench-allocator.py [ROUNDS] [STEPS]   (defaults 2 and 50; 10 warm-up steps each)
 One line per process: `kept|system faults/step ms/step system-CPU-s`."""
 import os
 import resource
@@ -38,6 +38,8 @@ def main(rounds: int, steps: int) -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(__doc__)
     if sys.argv[1:2] == ["--measure"]:
         print(measure(int(sys.argv[2])))
     else:
