@@ -114,10 +114,12 @@ def stand_ins(tmp_path_factory):
 @pytest.fixture
 def page_dir(stand_ins, tmp_path, monkeypatch):
     """A fresh working folder with the stand-ins under the names the docs use; repository-relative paths
-    (docs/results/family/tuning/G.yaml) resolve through a link to docs/."""
+    (docs/results/family/tuning/G.yaml) resolve through a link to docs/. The cache folder is the module's."""
     monkeypatch.setitem(idx_module.DEBIAN_DIRS, "fashion-mnist", stand_ins / "idx")
     monkeypatch.setitem(idx_module.DEBIAN_DIRS, "mnist", stand_ins / "idx")
-    monkeypatch.setenv("ACGAN_CACHE", str(tmp_path / "cache"))
+    # one cache for the module's pages: a default evaluator or a prepared store one page made serves the next, as
+    # it would a user; training and rebuilding them are tested in test_evaluation.py and test_store.py
+    monkeypatch.setenv("ACGAN_CACHE", str(stand_ins / "cache"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs").symlink_to(ROOT / "docs")
     for name in ("my_photos.zip", "my_photos", "my_samples", "my_dataset", "my_parquet"):
