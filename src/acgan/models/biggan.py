@@ -17,6 +17,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..kernels import max_pool2x
 from .blocks import DownBlock, SumPool, UpBlock
@@ -48,12 +49,13 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
-        theta = self.theta(x).flatten(2)                       # [B, C/8, HW]
-        phi = max_pool2x(self.phi(x)).flatten(2)               # [B, C/8, HW/4]
-        g = max_pool2x(self.g(x)).flatten(2)                   # [B, C/2, HW/4]
-        attn = torch.softmax(theta.transpose(1, 2) @ phi, -1)  # [B, HW, HW/4]
-        out = (g @ attn.transpose(1, 2)).view(b, -1, h, w)
-        return x + self.gamma * self.o(out)
+        theta = self.theta(x).flatten(2).transpose(1, 2)          # [B, HW, C/8]
+        phi = max_pool2x(self.phi(x)).flatten(2).transpose(1, 2)  # [B, HW/4, C/8]
+        g = max_pool2x(self.g(x)).flatten(2).transpose(1, 2)      # [B, HW/4, C/2]
+        # softmax(theta phi^T) g, SAGAN's unscaled product, as one fused kernel: the [HW, HW/4] map is never stored
+        # whole, which is where a CPU step's time and memory went at 32 px (docs/benchmarks.md)
+        out = F.scaled_dot_product_attention(theta, phi, g, scale=1.0)  # [B, HW, C/2]
+        return x + self.gamma * self.o(out.transpose(1, 2).reshape(b, -1, h, w))
 
 
 class BigGANGenerator(ModuleSampling, nn.Module):
