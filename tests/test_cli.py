@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from acgan.cli import main
+from acgan.grids import row_margin
 
 FOLDER = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--steps", "2", "--quiet",
           "--set", "g_width=8", "--set", "d_width=8"]
@@ -124,7 +125,8 @@ def test_existing_out_and_resume_rules(folder_data, tmp_path):
     (tmp_path / "f.png").write_bytes(b"not a folder")
     assert_user_error(run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(tmp_path / "f.png" / "run")]),
                       "f.png/run", "a file, not a folder")
-    assert_user_error(run(["train", "--resume", str(out), "--arch", "paper-cifar"]), "only --steps and --device")
+    assert_user_error(run(["train", "--resume", str(out), "--arch", "paper-cifar"]), "only --steps, --minutes",
+                      "may be given with it, not arch")
     assert_user_error(run(["train", "--resume", str(tmp_path / "nothing")]), "not an acgan run directory")
     assert run(["train", "--resume", str(out), "--steps", "4", "--quiet"]).exit_code == 0
     before = tree_bytes(out)
@@ -141,7 +143,8 @@ def test_sample_grid_and_folder(folder_data, tmp_path):
     assert run(["train", *FOLDER, "--data-dir", str(folder_data), "--out", str(out)]).exit_code == 0
     res = run(["sample", str(out), "--classes", "frog,cat", "--per-class", "5", "--out", str(tmp_path / "g.png")])
     assert res.exit_code == 0, res.output
-    assert Image.open(tmp_path / "g.png").size == (5 * 18 + 2, 2 * 18 + 2)
+    # 5 per class, 2 px padding, and the two classes' names in a margin on the left (test_grids.py)
+    assert Image.open(tmp_path / "g.png").size == (row_margin(["frog", "cat"], 16) + 5 * 18 + 2, 2 * 18 + 2)
     res = run(["sample", str(out), "--per-class", "2", "--out", str(tmp_path / "pngs")])
     assert res.exit_code == 0, res.output
     assert sorted(p.relative_to(tmp_path / "pngs").as_posix() for p in (tmp_path / "pngs").rglob("*.png")) == [

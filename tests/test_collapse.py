@@ -14,17 +14,27 @@ def test_each_measure_fires_on_its_own_side_of_its_level():
     assert fired(row, {**EVALUATION, "recall": None}) == ["distance_ratio", "ms_ssim"]  # no level, no vote
 
 
-def test_collapsed_only_when_every_measured_voter_fires():
-    low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9}
+def test_collapsed_only_when_every_measured_voter_fires_and_the_samples_are_alike():
+    low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.3}
     v = verdict(low, EVALUATION, VALIDATED)
-    assert v == {"collapsed": True, "fired": ["intra_fid", "recall", "coverage"],
+    assert v == {"collapsed": True, "missed": True, "alike": True, "fired": ["distance_ratio", "intra_fid", "recall",
+                                                                           "coverage"],
                  "validated_fired": ["recall", "coverage", "intra_fid"]}
     assert not verdict(dict(low, coverage=0.9), EVALUATION, VALIDATED)["collapsed"]
-    assert verdict({"recall": 0.1, "coverage": 0.1}, EVALUATION, VALIDATED)["collapsed"]  # intra_fid not measured
+    assert verdict({"recall": 0.1, "coverage": 0.1}, EVALUATION, VALIDATED)["collapsed"]  # spread not measured
     assert not verdict({"distance_ratio": 0.1}, EVALUATION, VALIDATED)["collapsed"]  # no voter measured at all
+    # far from real data while as spread out as it (an untrained G): missed, not collapsed
+    apart = verdict(dict(low, distance_ratio=0.9), EVALUATION, VALIDATED)
+    assert apart["missed"] and apart["alike"] is False and not apart["collapsed"]
+    # MS-SSIM, where measured, decides alike before the distance ratio (the paper's rule)
+    assert verdict(dict(low, distance_ratio=0.9, ms_ssim=0.8), EVALUATION, VALIDATED)["collapsed"]
+    assert not verdict(dict(low, ms_ssim=0.2), EVALUATION, VALIDATED)["collapsed"]
 
 
 def test_the_monitor_has_its_own_levels():
     row = {"recall": 0.4, "coverage": 0.7}  # low for 32 samples per class, not for the evaluation's 500
     assert verdict(row, VERDICT_LEVELS, tuple(VERDICT_LEVELS))["collapsed"]
+    monitor = {**VERDICT_LEVELS, "ms_ssim": 0.5}  # the monitor's MS-SSIM level: real data's threshold
+    assert verdict({**row, "ms_ssim": 0.6}, monitor, tuple(VERDICT_LEVELS))["collapsed"]
+    assert not verdict({**row, "ms_ssim": 0.3}, monitor, tuple(VERDICT_LEVELS))["collapsed"]
     assert not verdict(row, EVALUATION, VALIDATED)["collapsed"]

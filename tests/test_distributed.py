@@ -120,3 +120,13 @@ def test_sigterm_under_torchrun_stops_every_rank_after_the_same_step(folder_data
              if line.startswith("stopped by SIGTERM after step ")]
     assert len(stops) == 2 and len(set(stops)) == 1, err[-3000:]  # each rank says it, and they name one step
     assert RunDir(run).last_step() == int(stops[0])
+
+
+def test_minutes_under_torchrun_end_every_rank_after_the_same_step(folder_data, tmp_path):
+    """Each rank's clock differs: rank 0's estimates are every rank's (ranks that disagreed would hang in DDP)."""
+    import json
+    run = tmp_path / "run"
+    cli([*COMMON, "--data-dir", str(folder_data), "--minutes", "0.05", "--out", str(run)], torchrun=True)
+    step = RunDir(run).last_step()
+    assert step > 1 and json.loads((run / "config.json").read_text())["config"]["steps"] == step
+    assert f"--minutes 0.05 spent at step {step}: checkpoint saved" in (run / "log.txt").read_text()

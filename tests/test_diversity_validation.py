@@ -56,8 +56,10 @@ def test_validated_measures_rank_known_diversity(two_classes):
 
 def test_verdict_needs_every_validated_measure():
     levels = {"intra_fid": 10.0, "ms_ssim": 0.5, "distance_ratio": 0.5, "recall": 0.25, "coverage": 0.25}
-    all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.2}
+    all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.8}
     assert verdict(all_low, levels, VALIDATED)["collapsed"]
+    spread = verdict(dict(all_low, ms_ssim=0.2), levels, VALIDATED)  # missing real data, but not alike
+    assert spread["missed"] and not spread["collapsed"]
     assert set(verdict(all_low, levels, VALIDATED)["validated_fired"]) == set(VALIDATED)
     one_ok = dict(all_low, coverage=0.9)
     v = verdict(one_ok, levels, VALIDATED)

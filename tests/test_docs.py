@@ -150,9 +150,9 @@ def shrink(args: list[str]) -> list[str]:
             out += ["--seeds", next(it).split(",")[0]]
         else:
             out.append(a)
-    if "--resume" in out:  # only --steps and --device may go with --resume
-        return out + ["--quiet"] + ([] if "--steps" in out else ["--steps", "4"])
-    if out[0] == "train" or out[0] == "experiment" and not {"--steps", "--minutes"} & set(out):
+    if "--resume" in out:  # only --steps or --minutes, --device and --data-dir may go with --resume
+        return out + ["--quiet"] + ([] if {"--steps", "--minutes"} & set(out) else ["--steps", "4"])
+    if out[0] in ("train", "experiment") and not {"--steps", "--minutes"} & set(out):
         out += ["--steps", "2"]
     return out + SHRINK.get(out[0], [])
 
@@ -265,4 +265,20 @@ def test_named_repository_paths_exist():
     missing = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in texts if p.is_file()
                for m in named.finditer(p.read_text(errors="replace"))  # from the root, or a link from the file
                if not (ROOT / m.group(0)).exists() and not (p.parent / m.group(0)).exists()]
+    assert not missing, missing
+
+
+def test_named_source_files_exist():
+    """A file of ours that a docstring or comment names (`evaluation/steps/scores.py`, `docs/results/family.md`,
+    `tests/test_verdict.py`) is there: from the repository's root, the package's, or the naming module's own
+    package. Paths under other roots (OUT/, a user's folder, another project's src/utils/) are not ours to check."""
+    pkg = ROOT / "src" / "acgan"
+    ours = {"docs", "tests", "src", *(d.name for d in pkg.iterdir() if d.is_dir() and d.name != "__pycache__")}
+    named = re.compile(r"(?<![\w./:-])((?:[\w.-]+/)+[\w.-]+\.(?:py|md|json|yaml|sh))(?![\w/])")
+    texts = [*pkg.rglob("*.py"), *pkg.rglob("*.yaml"), *(ROOT / "tests").glob("*.py"), *(ROOT / "scripts").iterdir(),
+             *OUTSIDE_THE_SITE, *(ROOT / "research").rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+    missing = [f"{p.relative_to(ROOT)}: {m.group(1)}" for p in texts if p.is_file()
+               for m in named.finditer(p.read_text(errors="replace"))
+               if m.group(1).split("/")[0] in ours and m.group(1) != "src/utils/losses.py"  # StudioGAN's
+               and not any((base / m.group(1)).exists() for base in (ROOT, pkg, p.parent, p.parent.parent))]
     assert not missing, missing

@@ -13,7 +13,8 @@ from acgan.errors import UserError
 
 SMALL = ["--per-class", "12", "--real-per-class", "12", "--pairs", "6"]
 KEYS = {"run", "step", "has_generator", "seed", "options", "evaluator", "class_names", "model_resolution",
-        "discriminability", "diversity", "joint", "class_diversity", "domain_metrics", "inception", "created"}
+        "discriminability", "diversity", "joint", "class_diversity", "verdict", "domain_metrics", "inception",
+        "created"}
 
 
 def samples_folder(split_data, root, per_class=14, mode=None, size=None):

@@ -14,7 +14,7 @@ from acgan.evaluation.steps.diversity import diversity
 from acgan.evaluation.steps.joint import joint, pearson
 from acgan.evaluation.steps.overfitting import class_as_style_grid, interpolation_grid, nearest_neighbours, slerp
 from acgan.evaluation.sweep import accuracy_sweep, default_resolutions, resize_roundtrip
-from acgan.evaluation.verdict import verdict
+from acgan.evaluation.verdict import WORDS, verdict
 from acgan.metrics import class_ms_ssim, ms_ssim, random_pairs
 
 from .conftest import write_folder_dataset
@@ -170,7 +170,9 @@ def test_evaluate_and_report_end_to_end(split_data, evaluator_dir, tmp_path, mon
     assert weakest["variety"] == cd["lowest_variety"]
     line = res.output.strip().splitlines()[-1]
     assert f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data's variety" in line
-    assert f"collapsed classes: {', '.join(cd['collapsed_classes']) or 'none'}" in line
+    collapsed = [n for n, w in m["verdict"]["per_class"].items() if w == "collapsed"]  # the verdict's word wins
+    assert line.startswith(f"verdict: {m['verdict']['model']} (") and f"next: {m['verdict']['next_step']}" in line
+    assert f"collapsed classes: {', '.join(collapsed) or 'none'}" in line
     assert f"domain FID {m['domain_metrics']['fid']:.2f}" in line and line.endswith("metrics.json")
     assert len(m["diversity"]["generated"]) == 3 and m["diversity"]["pairs_per_class"] == 6
     assert m["domain_metrics"]["network"] == "acgan-evaluator" and m["domain_metrics"]["weights_sha256"]
@@ -233,8 +235,9 @@ def test_a_test_split_too_small_to_measure_is_refused_before_the_evaluator_train
     for args in (["evaluate", str(run_dir), "--pairs", "4"], ["check", str(run_dir), "--per-class", "10"]):
         res = runner.invoke(main, args)
         assert res.exit_code == 2, res.output
-        assert res.output.strip() == ("error: class 'cat' has 3 real test images; the evaluation needs at least 6 "
-                                      "of every class: add test images of it")
+        assert res.output.strip() == ("error: evaluation (`acgan evaluate`, `check`) needs at least 6 real test "
+                                      "images of every class, and 'cat' has 3, 'dog' has 3, 'frog' has 3: add test "
+                                      "images of those classes")
         assert not (tmp_path / "cache" / "evaluators").exists()  # refused before minutes of classifier training
         assert not (run_dir / "metrics.json").exists()
 
@@ -352,7 +355,8 @@ def test_check_command(split_data, evaluator_dir, tmp_path):
     res = runner.invoke(main, ["check", str(run_dir), "--evaluator", str(evaluator_dir), "--per-class", "10"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
-    assert list(d)[:3] == ["accuracy", "lowest_variety", "collapsed_classes"]  # the verdicts open the JSON
+    assert list(d)[:4] == ["verdict", "accuracy", "lowest_variety", "collapsed_classes"]  # the verdicts open it
+    assert set(d["verdict"]["per_class"]) == {"cat", "dog", "frog"} and d["verdict"]["model"] in WORDS
     assert d["lowest_variety"] == min(r["variety"] for r in d["per_class"])
     assert [r["class"] for r in d["per_class"]] == ["cat", "dog", "frog"]
     assert math.isclose(d["accuracy"], np.mean([r["accuracy"] for r in d["per_class"]]), abs_tol=1e-3)

@@ -43,6 +43,7 @@ def test_signal_checkpoints_and_resume_reaches_the_same_weights(folder_data, tmp
     assert last.startswith(f"stopped by {signal.Signals(signum).name} after step ") and "Traceback" not in err
     step = int(last.split("after step ")[1].split(":")[0])
     assert RunDir(run).last_step() == step and RunDir(run).read_stats()[-1]["step"] == step
+    assert (run / "samples" / f"step-{step:07d}.png").is_file()  # what it looked like when it stopped
 
     assert CliRunner().invoke(main, ["train", "--resume", str(run), "--steps", str(step + 3)]).exit_code == 0
     straight = tmp_path / "straight"

@@ -21,6 +21,7 @@ import acgan
 from acgan.cli import main
 from acgan.errors import UserError
 from acgan.exported import ExportedGenerator, load_export
+from acgan.grids import row_margin
 from acgan.models import ARCHS
 from acgan.training.single_run import train
 
@@ -70,6 +71,18 @@ def test_an_export_samples_exactly_what_its_run_does(tiny_run, tmp_path):
                           (["cow"], "unknown class 'cow': this generator's classes are cat, dog, frog")):
             with pytest.raises(UserError, match=re.escape(said)):
                 G.sample(bad)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664)])
+def test_every_file_of_an_export_follows_the_umask(tiny_run, tmp_path, umask, mode):
+    import os
+    old = os.umask(umask)
+    try:  # safetensors writes 0600 files of its own; the export's weights must not be the one file others cannot read
+        out = export(tiny_run, tmp_path / "export")
+    finally:
+        os.umask(old)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == \
+        {name: oct(mode) for name in ("README.md", "config.json", "model.safetensors", "samples.png")}
 
 
 def test_from_pretrained_offline_and_a_damaged_export(tiny_run, tmp_path, monkeypatch):
@@ -222,12 +235,15 @@ def get(url):
 
 
 def sample_grid(run, tmp_path, cls, n, seed, truncation=None):
-    """What `acgan sample` writes for the same class, count, seed and truncation."""
+    """What `acgan sample` writes for the same class, count, seed and truncation, less the margin where it names the
+    class (the explore page names it beside the image, as text)."""
     out = tmp_path / f"sample-{cls}-{n}-{seed}-{truncation}.png"
     args = ["sample", str(run), "--classes", cls, "--per-class", str(n), "--seed", str(seed), "--out", str(out)]
     res = CliRunner().invoke(main, args + (["--truncation", str(truncation)] if truncation else []))
     assert res.exit_code == 0, res.output
-    return np.asarray(Image.open(out).convert("RGB"))
+    grid, margin = np.asarray(Image.open(out).convert("RGB")), row_margin([cls], 16)
+    assert grid.shape[1] == margin + n * 18 + 2
+    return grid[:, margin:]
 
 
 def png(data):
@@ -264,18 +280,23 @@ def dump_dom(url):
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it as root)")
 def test_the_explore_page_in_chromium(server, tiny_run, tmp_path):
     """The page reads its controls from the address (as a shared link does), asks for the image they describe,
-    shows it, and shows the server's message for a bad request."""
+    shows it with the class named beside it (every class above its column in the style view), and shows the
+    server's message for a bad request."""
     import re
     shown = []
     for cls, seed in (("dog", 4), ("frog", 9)):
         dom = dump_dom(f"{server}/?view=class&class={cls}&seed={seed}&n=5&truncation=0")
         url = re.search(r'data-url="([^"]+)"', dom)
         assert url, dom[-2000:]
+        assert f'<span id="row-label">{cls}</span>' in dom and '<div id="column-labels"></div>' in dom
         url = url.group(1).replace("&amp;", "&")
         assert f"class={cls}" in url and f"seed={seed}" in url and "n=5" in url
         status, body = get(server + url)
         assert status == 200 and np.array_equal(png(body), sample_grid(tiny_run, tmp_path, cls, 5, seed))
         shown.append(png(body))
     assert not np.array_equal(shown[0], shown[1])  # another class and seed: another image
+    dom = dump_dom(f"{server}/?view=style&n=2")
+    columns = "".join(f'<span title="{n}"><span>{n}</span></span>' for n in ("cat", "dog", "frog"))
+    assert '<span id="row-label"></span>' in dom and f'<div id="column-labels">{columns}</div>' in dom, dom[-2000:]
     dom = dump_dom(f"{server}/?class=cow")
     assert "unknown class 'cow'" in dom

@@ -14,6 +14,7 @@ from PIL import Image
 
 import acgan
 from acgan.errors import UserError
+from acgan.grids import row_margin
 from acgan.rundir import RunDir
 from acgan.training.loop import Trainer
 from acgan.training.single_run import resume, train
@@ -30,7 +31,8 @@ def test_run_directory_contents(tiny_cfg, tmp_path):
     assert {"d_loss", "g_loss", "acc_real", "acc_fake", "step_time_s", "images_per_s"} <= set(rows[0])
     assert [s for s, _ in RunDir(run).checkpoints()] == [3, 6]  # keep_checkpoints = 2
     grid = Image.open(run / "samples" / "latest.png")
-    assert grid.size == (4 * 18 + 2, 3 * 18 + 2)  # 4 columns, one row per class, 2 px padding
+    # 4 columns, one row per class, 2 px padding, and the class names in a margin on the left (test_grids.py)
+    assert grid.size == (row_margin(["cat", "dog", "frog"], 16) + 4 * 18 + 2, 3 * 18 + 2)
     assert (run / "samples" / "step-0000000.png").exists() and (run / "log.txt").exists()
     done = (run / "log.txt").read_text().splitlines()[-1]
     assert re.search(r" done: 6 steps \(6 trained in 0m0\ds\); samples in .*latest\.png$", done), done
@@ -141,8 +143,14 @@ def test_collapse_monitor_writes_per_class_measures_and_verdict(tiny_cfg, tmp_pa
     assert rows[-1]["class_ms_ssim"] == [round(v, 4) for v in want_ms]
     recall = [prdc(monitor.reference[c], pixel_features(fake[monitor.labels == c]), k=3)["recall"] for c in range(3)]
     assert rows[-1]["class_recall"] == [round(v, 4) for v in recall]
-    # 6 steps of an 8-channel model: its samples are nothing like the data, so the verdict fires and is logged
-    assert rows[-1]["classes_collapsed"] and "is collapsing: recall" in (run / "log.txt").read_text()
+    # 6 steps of an 8-channel model: its samples are nothing like the data and all alike (near its initial output), so
+    # the verdict fires where recall and coverage are low and MS-SSIM is above real data's threshold, and is logged
+    coverage = [prdc(monitor.reference[c], pixel_features(fake[monitor.labels == c]), k=5)["coverage"]
+                for c in range(3)]
+    low = [c for c in range(3) if recall[c] < 0.5 and coverage[c] < 0.75 and want_ms[c] > monitor.threshold]
+    assert rows[-1]["classes_collapsed"] == low and low
+    assert "is collapsing: recall" in (run / "log.txt").read_text() and "are alike: MS-SSIM" in (run / "log.txt"
+                                                                                                ).read_text()
 
 
 def test_the_monitor_holds_a_bounded_sample_of_real_images_not_the_data_set(monkeypatch):

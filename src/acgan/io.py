@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .errors import UserError
+from .grids import labelled_grid
 from .pixels import to_zero_one
 
 
@@ -55,10 +56,12 @@ def atomic_write(path: Path, write) -> None:
     with guard_disk(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the user's umask like any other
         os.close(fd)
         try:
             write(tmp)
+            # mkstemp makes 0600, and so does a writer that puts its own temp file in place of ours (safetensors'
+            # save_file): set after writing, the file gets the user's umask like any other
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -92,21 +95,21 @@ def atomic_torch_save(obj, path: Path) -> None:
     atomic_write(path, _synced("wb", lambda f: torch.save(obj, f)))
 
 
-def write_png(images: torch.Tensor, dest, nrow: int = 8) -> None:
+def write_png(images: torch.Tensor, dest, nrow: int = 8, rows: list[str] | None = None) -> None:
     """Images in [-1, 1] ([N, C, H, W], or one [C, H, W]) as one PNG grid to a path or binary file: grayscale
     for 1-channel images (torchvision's save_image writes RGB, which our own evaluation of grayscale data would
-    then have to guess back), RGB for 3. The pixels are save_image's (x * 255 + 0.5, clamped)."""
+    then have to guess back), RGB for 3. The pixels are save_image's (x * 255 + 0.5, clamped); `rows` names the
+    rows in a margin on the left (grids.py)."""
     from PIL import Image
-    from torchvision.utils import make_grid
-    grid = make_grid(to_zero_one(images.detach().cpu().float()), nrow=nrow, padding=2)
+    grid = labelled_grid(to_zero_one(images.detach().cpu().float()), nrow, rows)
     pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
     grey = images.shape[-3] == 1
     Image.fromarray(pixels[..., 0] if grey else pixels, "L" if grey else "RGB").save(dest, format="png")
 
 
-def atomic_save_image(images: torch.Tensor, path: Path, nrow: int) -> None:
-    """A grid of images in [-1, 1], `nrow` per row, as PNG (write_png)."""
-    atomic_write(path, lambda tmp: write_png(images, tmp, nrow))
+def atomic_save_image(images: torch.Tensor, path: Path, nrow: int, rows: list[str] | None = None) -> None:
+    """A grid of images in [-1, 1], `nrow` per row, as PNG (write_png), its rows named by `rows` when given."""
+    atomic_write(path, lambda tmp: write_png(images, tmp, nrow, rows))
 
 
 def file_sha256(path: Path) -> str:

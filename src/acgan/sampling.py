@@ -88,16 +88,16 @@ def sample_classes(G, classes: list[int], per_class: int, seed: int, progress: b
 
 def sample_to(G: Generator, out: Path, classes, per_class: int, seed: int, force: bool = False,
               truncation: float | None = None) -> Path:
-    """A grid PNG (out ends in .png: one row per class) or a folder of PNGs (<class>/<n>.png)."""
+    """A grid PNG (out ends in .png: one row per class, named on its left) or a folder of PNGs (<class>/<n>.png)."""
     out = Path(out)
     if out.exists() and not force:
         raise UserError(f"{out} already exists: choose another --out or pass --force")
     if truncation is not None and truncation <= 0:
         raise UserError(f"--truncation must be positive, got {truncation}")
-    images, labels = sample_classes(G, resolve_classes(classes, G.class_names), per_class, seed,
-                                    truncation=truncation)
+    picked = resolve_classes(classes, G.class_names)
+    images, labels = sample_classes(G, picked, per_class, seed, truncation=truncation)
     if out.suffix.lower() == ".png":
-        atomic_save_image(images, out, nrow=per_class)
+        atomic_save_image(images, out, nrow=per_class, rows=[G.class_names[c] for c in picked])
         return out
     for i, (img, label) in enumerate(zip(images, labels.tolist())):
         name = G.class_names[label].replace("/", "_")

@@ -40,6 +40,7 @@ def _config(preset, overrides, **given):
 @click.option("--workers", type=click.IntRange(1), help="Decoding processes (default: one per core).")
 def prepare(preset, overrides, split, workers, **given):
     """Decode the data once, with every core, at the resolution a model needs; every command then reads it."""
+    from ..data import describe
     from ..training.data import prepare_selection
 
     cfg = _config(preset, overrides, **given)
@@ -57,6 +58,8 @@ def prepare(preset, overrides, split, workers, **given):
                        "training needs --skip-bad-images)"
         click.echo(f"{name}: {d['images']:,} images of {d['classes']} classes at {d['resolution']} px, "
                    f"{human_size(d['bytes'])}, {skipped}; {d['path']}")
+        if note := _mixed(store, describe(cfg).class_names[0]):
+            click.echo(f"{name}: {note}")
 
 
 @data.command()
@@ -83,10 +86,19 @@ def info(preset, overrides, split, store_path, **given):
                f"images     {d['images']:,} of {d['classes']} classes at {m['channels']}x{m['resolution']}x"
                f"{m['resolution']}, {human_size(d['bytes'])}; prepared {m['created']}, last used {d['last_used']}")
     click.echo("rule       " + "; ".join(f"{k}: {v}" for k, v in m["rule"].items() if k != "version"))
+    if note := _mixed(store):
+        click.echo(f"channels   {note}")
     for name, count in zip(m["class_names"], m["counts"]):
         click.echo(f"  {count:8,}  {name}")
     for s in m["skipped"]:
         click.echo(f"skipped    {s['file']} ({s['class']}): {s['reason']}")
+
+
+def _mixed(store, first_class: str | None = None) -> str | None:
+    """The line on a store of both grey and colour files (data/decoded.py's)."""
+    from ..data.decoded import mixed_modes
+    return mixed_modes(store.manifest["mode"], store.grey_files(range(len(store.class_names))),
+                       int(sum(store.manifest["counts"])), first_class)
 
 
 @data.command("list")

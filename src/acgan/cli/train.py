@@ -26,12 +26,16 @@ def _choices_epilog() -> str:
 @click.option("--preset", default="demo", show_default=True,
               help=f"Preset name ({', '.join(preset_names())}) or a YAML file of config keys.")
 @click.option("--dataset", help=f"{', '.join(DATASETS)}.")
-@click.option("--data-dir", help="Download folder, or for --dataset folder: a directory or .zip, one folder per class.")
+@click.option("--data-dir", help="Download folder, or for --dataset folder: a directory or .zip, one folder per class "
+              "(with --resume: where the run's data is now, if it moved).")
 @click.option("--classes", help="Classes to train on, by index or name: 0,3,5 or cat,dog.")
 @click.option("--arch", help=f"{', '.join(ARCHS)}.")
 @click.option("--loss", help=f"{', '.join(LOSSES)}.")
 @click.option("--resolution", type=int, help="Image size in px (default: the architecture's).")
 @click.option("--steps", type=int, help="Total optimisation steps (with --resume: the new total).")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Train for this long instead of --steps (with --resume: this much longer), then stop with a "
+              "checkpoint and a grid; the run's steps become the step reached (docs/training.md).")
 @click.option("--batch-size", type=int, help="Images per step.")
 @click.option("--seed", type=int)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
@@ -48,25 +52,28 @@ def _choices_epilog() -> str:
               help="How classes are grouped for --classes-per-model (random is seeded by --seed).")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Class-split groups trained in parallel processes.")
-def train(preset, overrides, out, resume, force, quiet, classes_per_model, grouping, jobs, **options):
+def train(preset, overrides, out, resume, force, quiet, classes_per_model, grouping, jobs, minutes, **options):
     """Train an AC-GAN; writes config.json, log.txt, stats.jsonl, samples/ and checkpoints/ to the run directory."""
     from ..training import launch
 
     given = {k: v for k, v in options.items() if v is not None}
+    if minutes is not None and "steps" in given:
+        raise UserError("--minutes and --steps both say how long to train: give one")
     if resume is not None:
-        extra = sorted(set(given) - {"steps", "device"}) + (["--set"] if overrides else []) + \
+        extra = sorted(set(given) - {"steps", "device", "data_dir"}) + (["--set"] if overrides else []) + \
             (["--out"] if out else []) + (["--force"] if force else []) + \
             (["--classes-per-model"] if classes_per_model else [])
         if extra:
-            raise UserError(f"--resume continues a run with its own config; only --steps and --device may be "
-                            f"given with it, not {', '.join(extra)}")
-        run = launch.resume(resume, steps=given.get("steps"), device=given.get("device"), progress=not quiet,
-                            jobs=jobs, log=echo_err)
+            raise UserError(f"--resume continues a run with its own config; only --steps, --minutes, --device and "
+                            f"--data-dir (where its data is now) may be given with it, not {', '.join(extra)}")
+        run = launch.resume(resume, steps=given.get("steps"), device=given.get("device"),
+                            data_dir=given.get("data_dir"), progress=not quiet, jobs=jobs, log=echo_err,
+                            minutes=minutes)
     else:
         cfg = assemble(preset, given, overrides)
         out = out or Path("runs") / f"{cfg.arch}-{cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
         run = launch.start(cfg, out, force=force, progress=not quiet, classes_per_model=classes_per_model,
-                           grouping=grouping, jobs=jobs, log=echo_err)
+                           grouping=grouping, jobs=jobs, log=echo_err, minutes=minutes)
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun the run is rank 0's to announce
     click.echo(f"run: {run}")
@@ -79,7 +86,7 @@ def train(preset, overrides, out, resume, force, quiet, classes_per_model, group
 @click.option("--classes", help="Classes by index or name (default: all).")
 @click.option("--per-class", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="A .png grid (one row per class) or a folder of PNGs.")
+              help="A .png grid (one row per class, named on its left) or a folder of PNGs.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--step", type=int, help="Checkpoint step (default: the newest).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)

@@ -114,9 +114,10 @@ def _jpeg_orientation(data: bytes) -> int:
         return 0
 
 
-def _fast_jpeg(data: bytes, mode: str, size: int, draft: bool) -> np.ndarray | None:
-    """The same pixels as the PIL path for the common JPEG (YCbCr or grey, upright, not colour-to-grey), decoded by
-    libjpeg-turbo through simplejpeg at about 7x the speed; None when the PIL path must decide."""
+def _fast_jpeg(data: bytes, mode: str, size: int, draft: bool) -> tuple[np.ndarray, bool] | None:
+    """(the same pixels as the PIL path, whether the JPEG is grey) for the common JPEG (YCbCr or grey, upright, not
+    colour-to-grey), decoded by libjpeg-turbo through simplejpeg at about 7x the speed; None when the PIL path must
+    decide."""
     try:
         h, w, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     except ValueError:
@@ -132,17 +133,24 @@ def _fast_jpeg(data: bytes, mode: str, size: int, draft: bool) -> np.ndarray | N
         return None
     if arr.shape[:2] != (size, size):
         arr = np.asarray(to_square(Image.fromarray(arr[..., 0] if mode == "L" else arr), size), dtype=np.uint8)
-    return np.ascontiguousarray(arr.reshape(size, size, -1).transpose(2, 0, 1))
+    return np.ascontiguousarray(arr.reshape(size, size, -1).transpose(2, 0, 1)), colorspace == "Gray"
 
 
 def decode(data: bytes, mode: str, size: int, draft: bool = True) -> np.ndarray:
     """uint8 [C, size, size] (C = 1 for mode 'L', 3 for 'RGB') of an image file's bytes, by the rule above.
     BadImage when the file cannot be used."""
+    return decode_with_kind(data, mode, size, draft)[0]
+
+
+def decode_with_kind(data: bytes, mode: str, size: int, draft: bool = True) -> tuple[np.ndarray, bool]:
+    """(decode()'s pixels, whether the file itself is grey): a prepare counts both kinds, so data that mixes them
+    can say what the channel rule did to how many."""
     if data[:3] == b"\xff\xd8\xff":
         fast = _fast_jpeg(data, mode, size, draft)
         if fast is not None:
             return fast
     img = open_image(data)
+    grey = is_grey(img)
     try:
         if draft and img.format == "JPEG" and min(img.size) >= 2 * size:
             img.draft(img.mode, (size, size))
@@ -155,4 +163,4 @@ def decode(data: bytes, mode: str, size: int, draft: bool = True) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:  # truncated data shows up on load
         raise BadImage(f"not a decodable image ({str(e).splitlines()[0][:60] if str(e) else type(e).__name__})") \
             from None
-    return np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+    return np.ascontiguousarray(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), grey

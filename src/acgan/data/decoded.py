@@ -42,7 +42,9 @@ class DecodedData(DataSpec):
         return min(self.first_image(data_dir, split, keep).size)
 
     def load(self, data_dir, split, keep, resolution, skip_bad, draft: bool = True, log=echo,
-             progress: bool = True) -> tuple[ImageRows, torch.Tensor]:
+             progress: bool = True, found: dict | None = None) -> tuple[ImageRows, torch.Tensor]:
+        """`found` receives "skipped" (each file left out) and "notes" (a line on data that mixes grey and colour
+        files) for the command to say where it starts."""
         from .store import open_store
         store, positions = open_store(self, data_dir, split, keep, resolution, draft=draft, log=log,
                                       progress=progress)
@@ -56,4 +58,25 @@ class DecodedData(DataSpec):
         rows, labels = store.rows_of(positions)
         if not len(rows):
             raise UserError(f"no decodable images in {data_dir}")
+        if found is not None:
+            mixed = mixed_modes(store.manifest["mode"], store.grey_files(positions), len(rows),
+                                store.class_names[positions[0]])
+            found.update(skipped=skipped, notes=[mixed] if mixed else [])
         return rows, torch.from_numpy(labels)
+
+
+def mixed_modes(mode: str, grey: int | None, total: int, first_class: str | None = None) -> str | None:
+    """What the channel rule did to data of both grey and colour files (None for data of one kind, or a store of
+    an older version that did not count them)."""
+    if grey is None or grey in (0, total):
+        return None
+    colour = total - grey
+    done = (f"grey, so the data is grey (1 channel) and {_them(colour, 'colour')} converted to luma" if mode == "L"
+            else f"colour, so the data is colour (3 channels) and {_them(grey, 'grey')} repeated in 3 channels")
+    named = f" ('{first_class}')" if first_class else ""
+    return f"the data mixes {grey:,} grey and {colour:,} colour images; the first image of its first class{named} is " \
+           + done
+
+
+def _them(n: int, kind: str) -> str:
+    return f"the {kind} image was" if n == 1 else f"the {n:,} {kind} images were"

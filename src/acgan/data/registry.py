@@ -35,7 +35,7 @@ class DataSpec:
     def load(self, data_dir: str, split: str, keep: list[int], resolution: int | None, skip_bad: bool,
              **options) -> tuple:
         """(ImageRows [N, C, R, R] uint8, int64 labels [N]) of the kept classes at `resolution` (None = native);
-        `options` are what sets that decode files take (draft, log, progress)."""
+        `options` are what sets that decode files take (draft, log, progress, found)."""
         raise NotImplementedError
 
 

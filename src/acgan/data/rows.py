@@ -7,6 +7,7 @@ set larger than memory costs the pages the kernel caches for it, not the process
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,14 @@ class ImageRows:
         """Every row as one uint8 tensor in memory."""
         return self.gather(np.arange(len(self)))
 
+    def row_crcs(self) -> np.ndarray:
+        """uint32 [N]: each row's CRC-32, in order (read a block of rows at a time)."""
+        out = np.empty(len(self), dtype=np.uint32)
+        for start in range(0, len(self), 4096):
+            block = self.gather(np.arange(start, min(start + 4096, len(self)))).numpy()
+            out[start:start + len(block)] = [zlib.crc32(row) for row in block]
+        return out
+
     def hold(self, budget_bytes: float) -> "ImageRows":
         """These rows in memory when they fit `budget_bytes`, else these rows as they are."""
         return self if self.held or self.nbytes > budget_bytes else HeldRows(self.load())
@@ -84,10 +93,12 @@ class HeldRows(ImageRows):
 
 
 class StoreRows(ImageRows):
-    """Rows `rows` (in this order) of a store's images file of `total` rows of shape [C, R, R]."""
+    """Rows `rows` (in this order) of a store's images file of `total` rows of shape [C, R, R]; `crcs`: the store's
+    file of every row's CRC-32, when it has one."""
 
-    def __init__(self, path: Path, total: int, row_shape: tuple[int, int, int], rows: np.ndarray):
-        self.path, self.total, self.row_shape = Path(path), total, tuple(row_shape)
+    def __init__(self, path: Path, total: int, row_shape: tuple[int, int, int], rows: np.ndarray,
+                 crcs: Path | None = None):
+        self.path, self.total, self.row_shape, self.crcs = Path(path), total, tuple(row_shape), crcs
         self.rows = np.asarray(rows, dtype=np.int64)
         self.shape = (len(self.rows), *self.row_shape)
         self.row_bytes = int(np.prod(self.row_shape))
@@ -127,4 +138,13 @@ class StoreRows(ImageRows):
         return torch.from_numpy(out)
 
     def subset(self, rows: np.ndarray) -> "StoreRows":
-        return StoreRows(self.path, self.total, self.row_shape, self.rows[rows])
+        return StoreRows(self.path, self.total, self.row_shape, self.rows[rows], self.crcs)
+
+    def row_crcs(self) -> np.ndarray:
+        try:  # written when the store was prepared: no need to read a data set larger than memory
+            every = np.load(self.crcs, allow_pickle=False) if self.crcs else None
+        except (OSError, ValueError):
+            every = None
+        if every is not None and every.shape == (self.total,) and every.dtype == np.uint32:
+            return every[self.rows]
+        return super().row_crcs()

@@ -18,7 +18,6 @@ from ..rundir import RunDir
 
 # PRDC's neighbourhoods (k = 5 nearest) and each class's feature covariance need more than a handful of images a class
 MIN_PER_CLASS = 10
-MIN_REAL_PER_CLASS = 6  # fewer real test images of a class than coverage's 5 neighbours + 1 cannot be measured
 
 
 @dataclass

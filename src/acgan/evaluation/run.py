@@ -8,13 +8,14 @@ from pathlib import Path
 import torch
 
 from ..config import TrainConfig
-from ..data import has_test_split, load_data
+from ..data import has_test_split, load_data, split_counts
+from ..data.sizes import EVALUATE, check_sizes
 from ..device import resolve_device
-from ..errors import UserError
 from ..io import atomic_write_json
 from ..rundir import RunDir, RunRecord
 from ..sampling import load_generator, sample_classes
-from .context import MIN_REAL_PER_CLASS, EvalContext, EvalOptions, SampleSet, take_per_class
+from ..training.data import check_data_exists
+from .context import EvalContext, EvalOptions, SampleSet, take_per_class
 from .evaluator import get_evaluator
 from .evaluator.inception import all_synsets, load_imagenet_inception
 from .steps import run_steps, steps_of
@@ -25,13 +26,13 @@ def real_test_side(cfg: TrainConfig, resolution: int, class_names: list[str], op
     """(the test split, the real test images judged, their labels); refused when a class has too few to measure,
     which is checked before samples are drawn and before the evaluator, which may take minutes to train."""
     k = len(class_names)
-    real_all = load_data(cfg, resolution, split="test")
+    listed = split_counts(cfg, "test", list(class_names))  # files, before decoding them: a class it lacks is 0
+    if listed is not None:
+        check_sizes(list(class_names), listed, [EVALUATE], "real test images")
+    # by name: the test split's folders may hold other classes, or in another order, than the run learnt
+    real_all = load_data(replace(cfg, classes=list(class_names)), resolution, split="test")
     real_u8, real_labels = take_per_class(real_all.images, real_all.labels, opts.real_per_class, k, opts.seed)
-    counts = torch.bincount(real_labels, minlength=k).tolist()
-    if min(counts) < MIN_REAL_PER_CLASS:
-        c = counts.index(min(counts))
-        raise UserError(f"class '{class_names[c]}' has {counts[c]} real test images; the evaluation needs at least "
-                        f"{MIN_REAL_PER_CLASS} of every class: add test images of it")
+    check_sizes(list(class_names), torch.bincount(real_labels, minlength=k).tolist(), [EVALUATE], "real test images")
     return real_all, real_u8, real_labels
 
 
@@ -65,6 +66,7 @@ def run_context(run_dir, opts: EvalOptions, log, evaluator=None, imagenet: bool 
     record = run.read()
     G = load_generator(run.path, device=str(resolve_device(opts.device)))
     cfg = run.train_config(record)
+    check_data_exists(run.path, cfg)
     real = real_test_side(cfg, record.data["resolution"], G.class_names, opts)
     evaluator = evaluator or get_evaluator(opts.evaluator, record, cfg, seed=opts.seed, log=log)  # refusals first
     fake, fake_labels = sample_classes(G, list(range(G.num_classes)), opts.per_class, opts.seed, progress=progress)
@@ -114,12 +116,12 @@ def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple 
                        evaluator=str(evaluator_dir) if evaluator_dir else None)
     ctx = run_context(run_dir, opts, log=log, evaluator=evaluator, imagenet=False, progress=False)
     results = run_steps(steps_of("check") + list(extra_steps), ctx)
-    return merge_check(results["quality"], results["class_diversity"]), results
+    return merge_check(results["quality"], results["class_diversity"], results.get("verdict")), results
 
 
-def merge_check(quality: dict, classes: dict) -> dict:
+def merge_check(quality: dict, classes: dict, verdict: dict | None = None) -> dict:
     """check's JSON: the quality rows with every diversity measure and the verdict beside them."""
-    measures = ("intra_fid", "precision", "recall", "density", "coverage", "variety", "collapsed", "fired")
+    measures = ("intra_fid", "precision", "recall", "density", "coverage", "variety", "collapsed", "alike", "fired")
     for row, extra in zip(quality["per_class"], classes["per_class"]):
         row.update({k: round(extra[k], 4) if isinstance(extra[k], float) else extra[k] for k in measures
                     if k in extra})
@@ -127,7 +129,9 @@ def merge_check(quality: dict, classes: dict) -> dict:
             row["vs_real"] = {space: {m: round(v, 4) for m, v in ratios.items()}
                               for space, ratios in extra["vs_real"].items()}
     # the verdicts a reader looks for first; the distance ratio (which fails validation) stays for comparison
-    head = {"accuracy": quality["accuracy"], "lowest_variety": classes.get("lowest_variety"),
+    head = {**({"verdict": {k: verdict[k] for k in ("model", "per_class", "evidence", "next_step")}} if verdict
+               else {}),
+            "accuracy": quality["accuracy"], "lowest_variety": classes.get("lowest_variety"),
             "collapsed_classes": classes["collapsed_classes"]}
     return {**head, **{k: v for k, v in quality.items() if k not in head},
             "validated_measures": classes["validated"], "collapse_levels": classes["levels"]}

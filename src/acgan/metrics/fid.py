@@ -5,7 +5,7 @@ eigenvalues from round-off contribute 0), which avoids scipy.linalg.sqrtm's fail
 FID is biased at small n and only comparable at equal n, network and resize; below about 2,000 samples a 2048-d
 covariance is rank-deficient.
 
-A reference core: the evaluation pipeline computes FID through torch-fidelity (evaluation/fidelity.py); this
+A reference core: the evaluation pipeline computes FID through torch-fidelity (evaluation/steps/scores.py); this
 function is the independent computation the tests compare it with, and the API for features of your own.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ The standard protocol (Salimans et al. 2016, as torch-fidelity does it): shuffle
 `splits` equal chunks, score each chunk with its own marginal p(y), report the mean and the (population) std.
 Which network produced the logits decides what the number means: record it with the result.
 
-A reference core: the evaluation pipeline computes IS through torch-fidelity (evaluation/fidelity.py); this function
+A reference core: the evaluation pipeline computes IS through torch-fidelity (evaluation/steps/scores.py); this function
 is the independent computation the tests compare it with, and the API for logits of your own.
 """
 from __future__ import annotations

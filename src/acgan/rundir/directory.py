@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..config import TrainConfig, from_dict
 from ..errors import UserError
+from ..grids import labelled_grid
 from ..io import atomic_save_image, atomic_write_json, atomic_write_text, guard_disk
 from ..pixels import to_zero_one
 from ..progress import echo
@@ -177,12 +178,12 @@ class RunDir:
         return save_checkpoint(self.path / "checkpoints", state, step, keep)
 
     # --- samples, stats, log ---
-    def save_grid(self, images, step: int, nrow: int) -> None:
+    def save_grid(self, images, step: int, nrow: int, rows: list[str] | None = None) -> None:
+        """samples/step-NNNNNNN.png and latest.png (and TensorBoard's), each row named by `rows`."""
         for name in (f"step-{step:07d}.png", "latest.png"):
-            atomic_save_image(images, self.samples / name, nrow=nrow)
+            atomic_save_image(images, self.samples / name, nrow=nrow, rows=rows)
         if self.sink is not None:
-            from torchvision.utils import make_grid
-            self.sink.grid(make_grid(to_zero_one(images.cpu()), nrow=nrow, padding=2), step)
+            self.sink.grid(labelled_grid(to_zero_one(images.cpu()), nrow, rows), step)
 
     @property
     def latest_grid(self) -> Path:

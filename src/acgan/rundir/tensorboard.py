@@ -33,7 +33,8 @@ class TensorBoardSink:
                 self.writer.add_scalar(f"train/{key}", value, step)
             elif key.startswith("class_") and isinstance(value, list):  # one curve per class
                 for name, v in zip(self.class_names, value):
-                    self.writer.add_scalar(f"{key}/{name}", v, step)
+                    if v is not None:  # a class the collapse monitor has too few images to judge
+                        self.writer.add_scalar(f"{key}/{name}", v, step)
 
     def grid(self, grid_01, step: int) -> None:
         """A grid image in [0, 1], [3, H, W]."""

@@ -78,7 +78,7 @@ def model_card(config: dict, record: RunRecord, metrics: dict | None, parameters
              f"A class-conditional image generator trained with acgan (AC-GAN and its descendants): "
              f"{recipe['arch']} architecture, {recipe['loss']} loss, {len(names)} classes{split}, {c}-channel "
              f"images of {res} x {res} px, {parameters:,} parameters ({config['weights']}, step {config['step']}).",
-             "", "![one row per class, the same noise down each column](samples.png)", "",
+             "", "![one row per class, named on its left, the same noise down each column](samples.png)", "",
              "## Use", "", "```python", "import acgan", f'G = acgan.load_generator("{name}")    # this folder',
              "images = G.sample([0, 1, 2])          # [3, C, H, W] in [-1, 1], classes by index (G.class_names)",
              "```", "",

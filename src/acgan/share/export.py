@@ -10,7 +10,7 @@ from torch.nn.utils import parametrize
 
 from ..errors import UserError
 from ..exported import CONFIG, FORMAT, WEIGHTS, ExportedGenerator, is_export
-from ..io import atomic_save_image, atomic_write_json, atomic_write_text, guard_disk
+from ..io import atomic_save_image, atomic_write, atomic_write_json, atomic_write_text, guard_disk
 from ..models import count_parameters
 from ..progress import echo
 from ..rundir import RunDir
@@ -74,13 +74,15 @@ def export_run(run_dir, out, *, onnx: bool = False, force: bool = False, log=ech
     shutil.rmtree(tmp, ignore_errors=True)
     with guard_disk(tmp):
         tmp.mkdir(parents=True)
-        save_file({f"generator.{k}": v for k, v in exported.generator.state_dict().items()}, str(tmp / WEIGHTS),
-                  metadata={"format": "pt", "library": "acgan"})
+        weights = {f"generator.{k}": v for k, v in exported.generator.state_dict().items()}
+        meta = {"format": "pt", "library": "acgan"}
+        atomic_write(tmp / WEIGHTS, lambda path: save_file(weights, path, metadata=meta))
         atomic_write_json(tmp / CONFIG, config)
         gen = torch.Generator().manual_seed(0)
         z = torch.randn(GRID_COLUMNS, G.z_dim, generator=gen).repeat(G.num_classes, 1)
         labels = torch.arange(G.num_classes).repeat_interleave(GRID_COLUMNS)
-        atomic_save_image(exported.sample(labels, z=z), tmp / "samples.png", nrow=GRID_COLUMNS)
+        atomic_save_image(exported.sample(labels, z=z), tmp / "samples.png", nrow=GRID_COLUMNS,
+                          rows=list(G.class_names))
         onnx_note = None
         if onnx:
             from .onnx import export_onnx

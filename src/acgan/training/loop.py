@@ -16,16 +16,16 @@ from ..allocator import keep_freed_memory
 from ..config import TrainConfig
 from ..data import ImageData
 from ..device import autocast, resolve_device
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted
 from ..losses import build_loss
 from ..losses.terms import Peers, StepView, build_terms
 from ..models import build_models, count_parameters
 from ..models.augment import diff_augment, parse_policy
-from ..models.common import ActivationNoise, FastDropout
 from ..optim.nonfinite import diverged, finite, skip_if_not_finite
 from ..optim.schedule import LearningRates
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
+from . import timing
 from .batches import make_batches
 from .compile import try_compile
 from .distributed import (
@@ -43,9 +43,10 @@ from .monitor import CollapseMonitor
 from .noise import fixed_grid_inputs, training_inputs
 from .precision import choose_precision
 from .signals import StopSignals
+from .state import TrainerState
 
 
-class Trainer:
+class Trainer(TrainerState):
     def __init__(self, cfg: TrainConfig, data: ImageData, *, distributed: bool = True):
         """`data` is already at the model's resolution; `distributed` False trains in this process alone even under
         torchrun (class-split groups)."""
@@ -92,6 +93,8 @@ class Trainer:
                                     cfg.channels_last, self.dist.rank, self.dist.world, cfg.data_memory_gb)
         self.num_classes = data.num_classes
         self.step = 0
+        self._grid_step, self._grid_time = None, timing.now()
+        self.budget: timing.TimeBudget | None = None  # `acgan train --minutes`: run() sets cfg.steps by it
         # the callables of a step: compiled when cfg.compile works, DDP-wrapped under torchrun; G's step runs
         # the plain (or compiled) D, whose weights it does not train
         self.g_forward, self.d_forward = self.G, self.D
@@ -108,18 +111,6 @@ class Trainer:
             self.monitor = CollapseMonitor(data.images, data.labels, data.num_classes, cfg.z_dim,
                                            per_class=cfg.monitor_samples, pairs=cfg.monitor_pairs, seed=cfg.seed)
 
-    def noise_streams(self) -> None:
-        """Under torchrun, D's dropout and activation noise draw from a per-rank generator seeded by (seed, rank,
-        step), so ranks get different masks while the global RNG (noise z and labels of the global batch) stays in
-        step across ranks. One process keeps everything on the global RNG."""
-        if not self.dist.active:
-            return
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(self.cfg.seed * 1_000_003 + 7919 * (self.dist.rank + 1) + 104_729 * self.step)
-        for m in self.D.modules():
-            if isinstance(m, (FastDropout, ActivationNoise)):
-                m.generator = gen
-
     def _diverged(self, run: RunDir, log, first: int, what: str = "the losses") -> None:
         error = diverged(max(first, 1), self.step, run.checkpoints(), what)
         log(str(error))
@@ -129,6 +120,7 @@ class Trainer:
         name = signal.Signals(signum).name
         if main:
             run.save_checkpoint(self.state(), self.step, self.cfg.keep_checkpoints)
+            self.save_grid(run)
         msg = (f"stopped by {name} after step {self.step}: checkpoint saved; continue with "
                f"`acgan train --resume {run.path}`")
         log(msg)
@@ -139,49 +131,24 @@ class Trainer:
         return (f"{cfg.arch} on {info['dataset']} ({info['num_images']} images, {info['num_classes']} classes, "
                 f"{info['channels']}x{info['resolution']}x{info['resolution']}), G {count_parameters(self.G):,} / "
                 f"D {count_parameters(self.D):,} parameters, {cfg.loss} loss, {self.device.type} {self.precision} "
-                f"({self.precision_note}), "
-                f"{self.compile_note}, {cfg.steps} steps of batch {cfg.batch_size}")
+                f"({self.precision_note}), {self.compile_note}, "
+                + (f"{cfg.steps} steps" if self.budget is None else f"steps for {self.budget.minutes:g} minutes")
+                + f" of batch {cfg.batch_size}")
 
     def config_as_run(self) -> dict:
         """The config for config.json: `auto` precision written as what it chose, so that a resume trains in the
         same precision even where the timing is no longer remembered."""
         return dict(self.cfg.to_dict(), precision=self.precision)
 
-    # --- state ---
-    def state(self) -> dict:
-        ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
-        terms = {t.name: t.state_dict() for t in self.d_terms + self.g_terms if t.state_dict()}
-        return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **terms,
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
-                else torch.zeros(0, dtype=torch.uint8)}
-
-    def load_state(self, ckpt: dict, source: str) -> None:
-        try:
-            self.G.load_state_dict(ckpt["G"])
-            self.D.load_state_dict(ckpt["D"])
-            self.opt_g.load_state_dict(ckpt["opt_g"])
-            self.opt_d.load_state_dict(ckpt["opt_d"])
-            if self.ema:
-                self.ema.model.load_state_dict(ckpt["G_ema"])
-            for term in self.d_terms + self.g_terms:
-                if term.state_dict():
-                    term.load_state_dict(ckpt[term.name])
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise UserError(f"checkpoint {source} does not match the run's config ({str(e).splitlines()[0][:120]}): "
-                            "resume with the config.json it was written with") from None
-        torch.set_rng_state(ckpt["rng_cpu"])
-        if self.device.type == "cuda" and ckpt["rng_cuda"].numel():
-            torch.cuda.set_rng_state(ckpt["rng_cuda"])
-        self.step = int(ckpt["step"])
-        self.noise_streams()  # per-rank streams restart from (seed, rank, step)
-
     def save_grid(self, run: RunDir) -> None:
+        """The progress grid of this step (once: the end, a stop and the clock may all ask for it)."""
+        if self._grid_step == self.step:
+            return
         z, labels = fixed_grid_inputs(self.cfg, self.num_classes)
         with autocast(self.device, self.precision):
             images = self.sampler.sample(labels, z)
-        run.save_grid(images, self.step, nrow=self.cfg.grid_columns)
+        run.save_grid(images, self.step, nrow=self.cfg.grid_columns, rows=self.data_record["class_names"])
+        self._grid_step, self._grid_time = self.step, timing.now()
 
     @property
     def sampler(self):
@@ -252,12 +219,17 @@ class Trainer:
 
     # --- the loop ---
     def run(self, run: RunDir, log, progress: bool = True) -> None:
-        """Train to cfg.steps; rank 0 hands stats, grids and checkpoints to `run`."""
+        """Train to cfg.steps, or for self.budget's minutes; rank 0 hands stats, grids and checkpoints to `run`."""
         cfg, keys = self.cfg, self.stat_keys
         sums = torch.zeros(len(keys), device=self.device)
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
-        bar = progress_bar(cfg.steps, "train", "step", initial=self.step, enabled=progress and main)
+        if self.budget is not None:
+            self.budget.begin(self.step)
+            cfg.steps = self.rates.steps = timing.UNPLANNED
+        bar = progress_bar(None if self.budget else cfg.steps, "train", "step", initial=self.step,
+                           enabled=progress and main)
+        self._grid_time = timing.now()
         try:
             with StopSignals() as signals:
                 while self.step < cfg.steps:
@@ -266,6 +238,8 @@ class Trainer:
                     sums += torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0) if self.skip_nonfinite else values
                     count += 1
                     bar.update(1)
+                    if self.budget is not None:
+                        self.budget.follow(self, run, log, bar)
                     if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                         now = time.perf_counter()
                         means = average_(sums / count, self.dist).tolist()  # the one host sync per log interval
@@ -284,8 +258,9 @@ class Trainer:
                             for c in crossed:
                                 log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "
                                     f"collapsing: recall {found['class_recall'][c]:.2f} and coverage "
-                                    f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low; "
-                                    f"MS-SSIM {found['class_ms_ssim'][c]:.3f}")
+                                    f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low "
+                                    f"and its samples are alike: MS-SSIM {found['class_ms_ssim'][c]:.3f} above real "
+                                    f"data's {found['ms_ssim_threshold']:.3f}")
                         if main:
                             run.append_stats(row)
                         shown = self.loss.progress_stat
@@ -293,7 +268,8 @@ class Trainer:
                                         **{shown: f"{row[shown]:.2f}"}, img_s=f"{row['images_per_s']:.0f}")
                         sums.zero_()
                         count, t_last = 0, time.perf_counter()
-                    if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                    late = timing.now() - self._grid_time >= timing.GRID_EVERY_S  # a slow run shows itself
+                    if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps or late):
                         self.save_grid(run)
                     if main and (self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps):
                         if not finite(list(self.G.state_dict().values()) + list(self.D.state_dict().values())):
@@ -314,3 +290,5 @@ class Trainer:
         finally:
             self.batches.close()  # a streaming reader's thread
         bar.close()
+        if self.budget is not None:
+            log(self.budget.spent(self.step, run.path))

@@ -5,12 +5,16 @@ Every check samples `per_class` images per class from fixed z and records per cl
   it failed the validation on generators of known diversity, docs/results/diversity.md);
 - recall and coverage in pixel space (images at 14 px) against as many real training images of the class: the
   measures that passed that validation at this sample count, with the levels in VERDICT_LEVELS.
-A class is reported collapsing by the collapse verdict (metrics/collapse.py) with the monitor's own levels.
+A class is reported collapsing by the collapse verdict (metrics/collapse.py) with the monitor's own levels: recall
+and coverage both low and its samples more alike than real data's (MS-SSIM above the threshold), the rule
+`acgan evaluate` applies; a class whose samples miss real data while as varied as it is not learnt yet, not
+collapsed.
 """
 from __future__ import annotations
 
 import torch
 
+from ..data.sizes import Need
 from ..metrics import class_ms_ssim
 from ..metrics.collapse import verdict
 from ..metrics.ms_ssim import MIN_SIZE
@@ -22,6 +26,8 @@ VERDICT_LEVELS = {"recall": 0.5, "coverage": 0.75}  # validated at 32 samples pe
 
 
 THRESHOLD_PAIRS = 100  # at least this many pairs per class for the real MS-SSIM threshold
+# coverage's k-NN balls need k + 1 real images of a class; classes with fewer get no verdict (None in stats.jsonl)
+NEED = Need(VERDICT_K + 1, "the collapse monitor", "leaves them out of its verdict and its MS-SSIM threshold")
 
 
 def pool_size(per_class: int, pairs: int) -> int:
@@ -52,27 +58,35 @@ class CollapseMonitor:
         # the threshold from more pairs than the monitor draws, so it is not the noisier side
         self.real = [r["mean"] for r in class_ms_ssim(real, real_labels, num_classes, pairs=max(THRESHOLD_PAIRS, pairs),
                                                       seed=seed)]
-        self.threshold = max(self.real)
+        counts = torch.bincount(real_labels, minlength=num_classes).tolist()
+        self.judged = [c for c in range(num_classes) if counts[c] >= NEED.least]
+        self.threshold = max((self.real[c] for c in self.judged), default=1.0)  # 1.0: no class is above it
         # as many real images per class as samples, for recall and coverage (they compare equal-sized sets)
         self.reference = None
         if per_class > VERDICT_K:
             pick = [(real_labels == c).nonzero().flatten() for c in range(num_classes)]
             pick = [idx[torch.randperm(len(idx), generator=gen)[:per_class]] for idx in pick]
-            self.reference = [pixel_features(real[idx]) for idx in pick]
+            self.reference = [pixel_features(real[idx]) if c in self.judged else None for c, idx in enumerate(pick)]
         self.collapsed: set[int] = set()
 
     @staticmethod
     def usable(resolution: int) -> bool:
         return resolution >= MIN_SIZE
 
-    def _verdict(self, fake: torch.Tensor) -> tuple[list[float], list[float], set[int]]:
+    def _verdict(self, fake: torch.Tensor, ms_ssim: list[float]) -> tuple[list[float], list[float], set[int]]:
         recall, coverage = [], []
         for c in range(self.num_classes):
+            if self.reference[c] is None:
+                recall.append(None)
+                coverage.append(None)
+                continue
             f = pixel_features(fake[self.labels == c])
             recall.append(prdc(self.reference[c], f, k=3)["recall"])
             coverage.append(prdc(self.reference[c], f, k=VERDICT_K)["coverage"])
-        low = {c for c in range(self.num_classes) if verdict({"recall": recall[c], "coverage": coverage[c]},
-                                                             VERDICT_LEVELS, tuple(VERDICT_LEVELS))["collapsed"]}
+        levels = {**VERDICT_LEVELS, "ms_ssim": self.threshold}
+        low = {c for c in self.judged
+               if verdict({"recall": recall[c], "coverage": coverage[c], "ms_ssim": ms_ssim[c]}, levels,
+                          tuple(VERDICT_LEVELS))["collapsed"]}
         return recall, coverage, low
 
     @torch.no_grad()
@@ -85,9 +99,13 @@ class CollapseMonitor:
                  "classes_above_threshold": [c for c, v in enumerate(values) if v > self.threshold]}
         if self.reference is None:
             return stats, []
-        recall, coverage, now = self._verdict(fake)
-        stats.update(class_recall=[round(v, 4) for v in recall], class_coverage=[round(v, 4) for v in coverage],
+        recall, coverage, now = self._verdict(fake, values)
+        stats.update(class_recall=_rounded(recall), class_coverage=_rounded(coverage),
                      classes_collapsed=sorted(now))
         new = sorted(now - self.collapsed)
         self.collapsed = now
         return stats, new
+
+
+def _rounded(values: list) -> list:
+    return [None if v is None else round(v, 4) for v in values]

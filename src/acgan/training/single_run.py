@@ -5,13 +5,15 @@ import time
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..data import ImageData
 from ..device import resolve_device
 from ..errors import UserError
 from ..progress import duration, echo
-from ..rundir import RunDir, RunRecord, same_data
-from .data import load_training_data
+from ..rundir import RunDir, RunRecord, data_difference, data_record
+from .data import check_data_exists, load_training_data, small_classes
 from .distributed import close_distributed, init_distributed
 from .loop import Trainer
+from .timing import TimeBudget
 
 
 def _logger(run: RunDir, progress: bool, main: bool):
@@ -19,8 +21,9 @@ def _logger(run: RunDir, progress: bool, main: bool):
 
 
 def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = True,
-          distributed: bool = True) -> Path:
-    """A new run in `out` (refuses to overwrite unless `force`); data-parallel under torchrun if `distributed`."""
+          distributed: bool = True, minutes: float | None = None) -> Path:
+    """A new run in `out` (refuses to overwrite unless `force`); data-parallel under torchrun if `distributed`; for
+    `minutes` of training instead of cfg.steps when given (timing.py)."""
     cfg.validate()
     run = RunDir(out)
     ctx, _ = init_distributed(resolve_device(cfg.device), distributed)
@@ -29,22 +32,43 @@ def train(cfg: TrainConfig, out: Path, *, force: bool = False, progress: bool = 
             run.check_unlocked()  # --force must not delete a run that a live process trains
             run.check_replaceable(force)
         # data and models before the folder is touched: a start that fails on them leaves an old run in place
-        trainer = Trainer(cfg, load_training_data(cfg), distributed=distributed)
+        data = load_training_data(cfg)
+        warnings = small_classes(cfg, data)
+        trainer = Trainer(cfg, data, distributed=distributed)
+        trainer.data_record["content_key"] = data.content_key()
         if ctx.is_main:
             run.prepare(force)
             run.lock()
         ctx.barrier()
         log = _logger(run, progress, ctx.is_main)
         if ctx.is_main:
+            _tell(run, data, warnings)
             run.write(RunRecord(trainer.config_as_run(), trainer.data_record))
             _open_tensorboard(run, trainer)
             trainer.save_grid(run)
+        trainer.budget = TimeBudget(minutes) if minutes else None
         log(f"start: {trainer.summary()}")
         _run(trainer, run, log, progress)
     finally:
         run.unlock()
         close_distributed()
     return run.path
+
+
+def _tell(run: RunDir, data: ImageData, warnings: list[str]) -> None:
+    """What the run should know of its data, said once where it starts, on the console even with --quiet (which
+    quiets progress, not warnings) and in log.txt: data of grey and colour files, classes too small for a part, and
+    each file --skip-bad-images left out (named in log.txt only: there may be thousands)."""
+    log = run.logger(echo)
+    if data.skipped:
+        n = len(data.skipped)
+        log(f"--skip-bad-images left out {n} file{'s' if n > 1 else ''} that cannot be used; "
+            f"{run.path / 'log.txt'} names {'each' if n > 1 else 'it'}")
+        to_file = run.logger()
+        for s in data.skipped:
+            to_file(f"skipped {s['file']} (class '{s['class']}'): {s['reason']}")
+    for line in data.notes + warnings:
+        log(line)
 
 
 def _open_tensorboard(run: RunDir, trainer: Trainer) -> None:
@@ -62,12 +86,18 @@ def _run(trainer: Trainer, run: RunDir, log, progress: bool) -> None:
         f"samples in {run.latest_grid}")
 
 
-def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, progress: bool = True,
-           distributed: bool = True) -> Path:
-    """Continue a run from its newest checkpoint (optionally to a new total of `steps`)."""
+def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None, data_dir: str | None = None,
+           progress: bool = True, distributed: bool = True, minutes: float | None = None) -> Path:
+    """Continue a run from its newest checkpoint (optionally to a new total of `steps`, or for `minutes`);
+    `data_dir`: where its data is now, when it moved: refused unless its classes and content key are the run's."""
     run = RunDir(run_dir)
     record = run.read()
     cfg = run.train_config(record)
+    moved_from = cfg.data_dir if data_dir is not None and str(data_dir) != cfg.data_dir else None
+    if moved_from is not None:
+        cfg.data_dir = str(data_dir)
+    else:
+        check_data_exists(run.path, cfg)
     if steps is not None:
         cfg.steps = steps
     if device is not None:
@@ -77,17 +107,36 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
     if ctx.is_main:
         run.lock()
     try:
-        trainer = Trainer(cfg, load_training_data(cfg, record.data.get("resolution")), distributed=distributed)
-        if not same_data(record.data, trainer.data_record):
-            raise UserError(f"the data now found for {run.path} differs from the data it was trained on "
-                            "(classes, channels or resolution): point --data-dir at the original data")
-        return _resume(run, cfg, trainer, progress)
+        data = load_training_data(cfg, record.data.get("resolution"))
+        warnings = small_classes(cfg, data)
+        found = dict(data_record(cfg.dataset, data.class_names, data.source_classes, data.channels, data.resolution,
+                                 len(data.labels)), content_key=data.content_key())
+        differs = data_difference(record.data, found, content=moved_from is not None)
+        if differs and moved_from is not None:
+            raise UserError(f"the data at {cfg.data_dir} is not the data {run.path} was trained on ({differs}): "
+                            f"point --data-dir at a copy of {moved_from}")
+        if differs:
+            raise UserError(f"the data now at {cfg.data_dir} differs from the data {run.path} was trained on "
+                            f"({differs}): put that data back, or resume with --data-dir at a copy of it")
+        if moved_from is not None:
+            if ctx.is_main:  # only the path changes; what the run trained on is the same
+                run.write(RunRecord(dict(record.config, data_dir=cfg.data_dir), dict(record.data, **found)))
+            warnings.insert(0, f"the data moved from {moved_from} to {cfg.data_dir}: the same classes and images "
+                               f"(content key {found['content_key'][:12]}); config.json now names {cfg.data_dir}")
+        elif changed := data_difference(record.data, found, content=True):
+            warnings.insert(0, f"warning: the images at {cfg.data_dir} changed since the run last trained on them "
+                               f"({changed}); it goes on with them as they are now")
+        trainer = Trainer(cfg, data, distributed=distributed)
+        trainer.data_record["content_key"] = found["content_key"]
+        trainer.budget = TimeBudget(minutes) if minutes else None
+        return _resume(run, cfg, trainer, progress, data, warnings)
     finally:
         run.unlock()
         close_distributed()
 
 
-def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool) -> Path:
+def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool, data: ImageData,
+            warnings: list[str]) -> Path:
     main = trainer.dist.is_main
     log = _logger(run, progress, main)
     if main:  # rank 0 cleans up and sets damaged checkpoints aside before any rank reads one
@@ -100,8 +149,9 @@ def _resume(run: RunDir, cfg: TrainConfig, trainer: Trainer, progress: bool) -> 
         trainer.load_state(state, str(path))
     if main:
         run.truncate_stats(trainer.step)
-    if trainer.step >= cfg.steps:
-        log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N to train further")
+        _tell(run, data, warnings)
+    if trainer.step >= cfg.steps and trainer.budget is None:
+        log(f"resume: already at step {trainer.step} of {cfg.steps}; pass --steps N or --minutes M to train further")
         return run.path
     if main:
         run.write(RunRecord(trainer.config_as_run(), trainer.data_record))

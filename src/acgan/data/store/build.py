@@ -1,11 +1,12 @@
 """Preparing a store: every image decoded once, by every core, straight into its row of the store's file.
 
 The images are cut into chunks of rows; worker processes decode a chunk each (data/decode.py), write it with one
-pwrite at its offset and report its CRC-32 and the files they could not use; a small file per finished chunk
-records that. So a prepare killed at any moment resumes from its finished chunks, and the build folder is renamed
-into place only once it is whole: a store is complete or absent. One process prepares a given store at a time (an
-advisory lock beside it); another that wants it waits, then uses it. The whole file is allocated first, so a disk
-without room for it is refused at once, and a disk that fills anyway leaves no build folder behind.
+pwrite at its offset and report its CRC-32 and each row's, the files they could not use and which were grey; a
+small file per finished chunk records that. So a prepare killed at any moment resumes from its finished chunks, and
+the build folder is renamed into place only once it is whole: a store is complete or absent. One process prepares a
+given store at a time (an advisory lock beside it); another that wants it waits, then uses it. The whole file is
+allocated first, so a disk without room for it is refused at once, and a disk that fills anyway leaves no build
+folder behind.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ import numpy as np
 from ...errors import UserError
 from ...io import atomic_write_json, guard_disk
 from ...progress import echo, human_size, progress
-from ..decode import DRAFT_RULE, RULE, BadImage, decode
-from .files import FORMAT, Store
+from ..decode import DRAFT_RULE, RULE, BadImage, decode_with_kind
+from .files import FORMAT, ROW_CRCS, Store
 
 CHUNK_BYTES = 2 << 20  # rows per chunk: about this many bytes, between 64 and 1024 rows (small: even work)
 
@@ -50,14 +51,15 @@ def _start_worker(reader_factory, images_path: str, mode: str, size: int, draft:
                 row_bytes=row_bytes)
 
 
-def _decode_chunk(task: tuple) -> tuple[int, int, list]:
-    """(chunk, CRC-32 of its rows, [(file, why) it could not use]) after writing its rows at their offset."""
+def _decode_chunk(task: tuple) -> tuple[int, int, list, list, str]:
+    """(chunk, CRC-32 of its rows, [(file, why) it could not use], each row's CRC-32, '1' for each row whose file
+    is grey and '0' for the others) after writing its rows at their offset."""
     chunk, first_row, keys = task
     # one buffer per worker, reused: a fresh 3 MB array per chunk costs more in page faults than in decoding
     if _job.get("buffer") is None or len(_job["buffer"]) < len(keys):
         _job["buffer"] = np.empty((len(keys), _job["row_bytes"]), dtype=np.uint8)
     rows = _job["buffer"][:len(keys)]
-    bad, read = [], _job["read"]
+    bad, read, grey = [], _job["read"], ["0"] * len(keys)
     try:
         blobs = read.many(keys)
     except OSError:  # one unreadable file among them: read one at a time to say which
@@ -65,7 +67,8 @@ def _decode_chunk(task: tuple) -> tuple[int, int, list]:
     for i, key in enumerate(keys):
         try:
             data = blobs[i] if blobs[i] is not None else read(key)
-            rows[i] = decode(data, _job["mode"], _job["size"], _job["draft"]).reshape(-1)
+            pixels, is_grey = decode_with_kind(data, _job["mode"], _job["size"], _job["draft"])
+            rows[i], grey[i] = pixels.reshape(-1), "01"[is_grey]
             continue
         except BadImage as e:
             bad.append((str(key), str(e)))
@@ -76,7 +79,7 @@ def _decode_chunk(task: tuple) -> tuple[int, int, list]:
     done, offset = 0, first_row * _job["row_bytes"]
     while done < len(data):
         done += os.pwrite(_job["fd"], data[done:], offset + done)
-    return chunk, zlib.crc32(data), bad
+    return chunk, zlib.crc32(data), bad, [zlib.crc32(row) for row in rows], "".join(grey)
 
 
 def _stop_worker() -> None:
@@ -126,7 +129,8 @@ def _resume_or_start(build_dir: Path, images: Path, plan: dict, nbytes: int) -> 
                 try:
                     record = json.loads(marker.read_text())
                     f.seek(record["chunk"] * chunk_bytes)
-                    if zlib.crc32(f.read(chunk_bytes)) == record["crc32"]:  # its rows did reach the file
+                    # its rows did reach the file (a marker of an older acgan, without "grey": decoded again)
+                    if zlib.crc32(f.read(chunk_bytes)) == record["crc32"] and "grey" in record:
                         done[record["chunk"]] = record
                 except (OSError, ValueError, KeyError):
                     continue  # a marker torn by a crash, or rows lost with the power: decoded again
@@ -168,8 +172,8 @@ def _run(todo, done, build_dir, images, reader_factory, plan, row_bytes, n, work
     init = (reader_factory, str(images), plan["mode"], plan["resolution"], plan["draft"], row_bytes)
 
     def record(result):
-        chunk, crc, bad = result
-        done[chunk] = {"chunk": chunk, "crc32": crc, "bad": bad}
+        chunk, crc, bad, row_crcs, grey = result
+        done[chunk] = {"chunk": chunk, "crc32": crc, "bad": bad, "row_crc32": row_crcs, "grey": grey}
         marker = build_dir / "chunks" / f"{chunk:07d}.json"
         tmp = marker.with_suffix(".tmp")
         tmp.write_text(json.dumps(done[chunk]))  # no fsync per chunk: a resume checks each chunk's CRC instead
@@ -205,10 +209,12 @@ def _publish(build_dir: Path, target: Path, plan: dict, keys: list, labels: list
     bad = {key: why for i in range(n_chunks) for key, why in done[i]["bad"]}
     row_labels = np.array([-1 if str(k) in bad else lab for k, lab in zip(keys, labels)], dtype=np.int64)
     counts = [int((row_labels == p).sum()) for p in range(len(plan["class_names"]))]
+    grey = np.frombuffer("".join(done[i]["grey"] for i in range(n_chunks)).encode(), dtype=np.uint8) == ord("1")
+    grey_counts = [int((grey & (row_labels == p)).sum()) for p in range(len(plan["class_names"]))]
     skipped = [{"file": str(k), "class": plan["class_names"][lab], "reason": bad[str(k)]}
                for k, lab in zip(keys, labels) if str(k) in bad]
     manifest = {**plan, "format": FORMAT, "rule": {**RULE, **({"jpeg_draft": DRAFT_RULE} if plan["draft"] else {})},
-                "counts": counts, "skipped": skipped,
+                "counts": counts, "grey_counts": grey_counts, "skipped": skipped,
                 "chunk_crc32": [done[i]["crc32"] for i in range(n_chunks)],
                 "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     fd = os.open(build_dir / "images.u8", os.O_RDONLY)
@@ -217,6 +223,7 @@ def _publish(build_dir: Path, target: Path, plan: dict, keys: list, labels: list
     finally:
         os.close(fd)
     np.save(build_dir / "labels.npy", row_labels)
+    np.save(build_dir / ROW_CRCS, np.array([c for i in range(n_chunks) for c in done[i]["row_crc32"]], dtype=np.uint32))
     atomic_write_json(build_dir / "manifest.json", manifest, indent=1)
     for name in ("plan.json",):
         (build_dir / name).unlink(missing_ok=True)

@@ -3,8 +3,10 @@
 CACHE/stores/<family>/<classes>/ holds
 - images.u8: the images as raw uint8 rows [N, C, R, R], in the order of manifest.json's items;
 - labels.npy: int64 [N], each row's position in the store's class list, -1 for a file that could not be used;
-- manifest.json: the source's identity and fingerprint, split, class names, per-class counts, the pixel rule, the
-  files that were skipped and why, and a CRC-32 of every chunk of rows;
+- row_crc32.npy: uint32 [N], each row's CRC-32: what a run records of its images' content, read without reading them
+  (absent from stores of older versions: then computed from the rows);
+- manifest.json: the source's identity and fingerprint, split, class names, per-class counts (and of those, how many
+  files were grey), the pixel rule, the files that were skipped and why, and a CRC-32 of every chunk of rows;
 - verified.json: the size and modification time of images.u8 when its CRCs were last checked in full.
 <family> is a hash of everything that decides the pixels (source and its fingerprint, split, resolution, mode, rule);
 <classes> a hash of the class names, so a store of some classes of a source serves any subset of them.
@@ -25,6 +27,7 @@ from ...locations import cache_dir
 from ..rows import StoreRows
 
 FORMAT = 1
+ROW_CRCS = "row_crc32.npy"
 CHECK_BLOCK = 64 << 20  # bytes read at a time when checking CRCs
 
 
@@ -126,7 +129,12 @@ class Store:
         rows = np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
         labels = np.concatenate([np.full(len(o), i, dtype=np.int64) for i, o in enumerate(order)]) if order \
             else np.zeros(0, dtype=np.int64)
-        return StoreRows(self.images_path, self.manifest["rows"], self.row_shape, rows), labels
+        return StoreRows(self.images_path, self.manifest["rows"], self.row_shape, rows, self.path / ROW_CRCS), labels
+
+    def grey_files(self, positions: list[int]) -> int | None:
+        """How many usable files of the classes at `positions` were grey (None: a store of an older version)."""
+        grey = self.manifest.get("grey_counts")
+        return None if grey is None else sum(grey[p] for p in positions)
 
     def describe(self) -> dict:
         m = self.manifest

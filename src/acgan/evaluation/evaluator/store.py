@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ...config import TrainConfig
-from ...data import DATASETS, describe, has_test_split, load_data
+from ...data import DATASETS, describe, has_test_split, load_data, split_counts
 from ...data.budget import memory_budget
+from ...data.sizes import CLASSIFIER, HOLD_OUT, HOLD_OUT_FROM, TESTED, check_sizes
 from ...errors import UserError
 from ...io import atomic_torch_save, atomic_write_json, exclusive, file_sha256
 from ...locations import cache_dir
@@ -107,14 +109,17 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     test split is its training split holds out one in ten of each class's images to measure the accuracy on (else
     it would be the accuracy on images the evaluator learnt: 100% on data it reads at 70%)."""
     train = load_data(cfg, resolution)
+    separate, names = has_test_split(cfg), train.class_names
+    tested = split_counts(cfg, "test", names) if separate else None
+    for line in train.notes + check_sizes(names, train.counts(), [CLASSIFIER] + ([] if separate else [HOLD_OUT])) \
+            + (check_sizes(names, tested, [TESTED], "test images") if tested else []):
+        log(line)
     start = time.time()
     images, labels = train.images, train.labels
-    separate = has_test_split(cfg)
     held_out = [] if separate else \
-        np.concatenate([np.flatnonzero(labels.numpy() == c)[5::10] for c in range(train.num_classes)])
+        np.concatenate([np.flatnonzero(labels.numpy() == c)[HOLD_OUT_FROM::10] for c in range(train.num_classes)])
     if separate or not len(held_out):  # (5 images a class or fewer: nothing to hold out)
-        test = load_data(cfg, resolution, split="test")
-        test_x, test_y = test.images.load(), test.labels
+        test_x, test_y = _test_split(cfg, resolution, names, tested)
         test_split = "test" if separate else "train (too few images to hold any out)"
     else:
         kept = np.setdiff1d(np.arange(len(labels)), held_out)
@@ -128,6 +133,17 @@ def train_and_save(cfg: TrainConfig, resolution: int | None, out: Path, *, epoch
     meta = evaluator_meta(cfg, train, acc, time.time() - start, epochs) | {"test_split": test_split}
     save_evaluator(net, meta, out)
     return acc, len(test_y)
+
+
+def _test_split(cfg: TrainConfig, resolution: int | None, names: list[str],
+                counts: list[int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) of the test split's images of the training classes `names` (those it has: `counts`),
+    labelled by their position in `names`, whatever order or other classes the split's folders have."""
+    present = [n for i, n in enumerate(names) if counts is None or counts[i]]
+    if not present:
+        raise UserError(f"the test split of {cfg.data_dir} holds none of the classes {', '.join(names)}")
+    test = load_data(replace(cfg, classes=present), resolution, split="test")
+    return test.images.load(), torch.tensor([names.index(n) for n in present])[test.labels]
 
 
 def weak_evaluator(test_accuracy: float, num_classes: int, out: Path | None = None) -> str | None:

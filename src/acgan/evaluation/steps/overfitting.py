@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torchvision.utils import make_grid
 
+from ...grids import labelled
 from ...pixels import to_unit, to_zero_one
 from ...sampling import slerp
 from ..cache import cached, content_key
@@ -113,5 +114,7 @@ def overfitting_step(ctx: EvalContext) -> None:
                                                             for c in range(s.num_classes)])), nrow=10, padding=2,
                                      pad_value=1.0)
         ctx.log("no generator to draw from: latent interpolations and class-as-style grids skipped")
-    for name, grid in grids.items():
-        save_grid(grid, ctx.out.figure(name))
+    cell = tuple(s.fake.shape[-2:])
+    for name, grid in grids.items():  # every grid has a class per row, but class-as-style a class per column
+        names = {"columns" if name == "class_as_style" else "rows": s.class_names}
+        save_grid(labelled(grid, cell, 2, background=1.0, **names), ctx.out.figure(name))

@@ -3,7 +3,8 @@ GET /api/image?... a PNG. Bad requests get a 400 with one line of JSON the page 
 than MAX_IMAGES images or run longer than TIME_LIMIT_S seconds, and none stops the server.
 
 Images: `view=class` is one row of `n` samples of `class` from the noise of `seed` (truncated at `truncation` when
-given): the very grid `acgan sample RUN --classes CLASS --per-class N --seed SEED --out grid.png` writes;
+given): the very grid `acgan sample RUN --classes CLASS --per-class N --seed SEED --out grid.png` writes, less its
+margin naming the class (the page names the classes of every view as text beside the image);
 `view=style` is `n` noise vectors (rows) across every class (columns), the paper's class-as-style figure;
 `view=interp` is `n` steps between the noise of `seed` and of `seed2`, for `class` (spherical interpolation).
 """
