@@ -4,7 +4,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from click.testing import CliRunner
 
+from acgan.cli import main
 from acgan.rundir import RunDir
 
 pytestmark = pytest.mark.slow  # torchrun subprocesses
@@ -34,7 +37,14 @@ def max_difference(a, b):
 
 def test_two_process_ddp_matches_one_process(folder_data, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    cli([*COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out", str(one)], torchrun=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one process, in this one, with a thread as each worker has
+    try:
+        res = CliRunner().invoke(main, ["train", *COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out",
+                                        str(one)])
+    finally:
+        torch.set_num_threads(threads)
+    assert res.exit_code == 0, res.output
     cli([*COMMON, "--data-dir", str(folder_data), "--steps", "4", "--out", str(two)], torchrun=True)
     a, b = RunDir(one).load_checkpoint()[0], RunDir(two).load_checkpoint()[0]
     assert a["step"] == b["step"] == 4

@@ -56,10 +56,10 @@ def test_validated_measures_rank_known_diversity(two_classes):
 
 def test_verdict_needs_every_validated_measure():
     levels = {"intra_fid": 10.0, "ms_ssim": 0.5, "distance_ratio": 0.5, "recall": 0.25, "coverage": 0.25}
-    all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.8}
+    all_low = {"recall": 0.1, "coverage": 0.1, "intra_fid": 50.0, "distance_ratio": 0.9, "ms_ssim": 0.2, "near": 0.8}
     assert verdict(all_low, levels, VALIDATED)["collapsed"]
-    spread = verdict(dict(all_low, ms_ssim=0.2), levels, VALIDATED)  # missing real data, but not alike
-    assert spread["missed"] and not spread["collapsed"]
+    away = verdict(dict(all_low, near=0.05), levels, VALIDATED)  # missing real data far from it
+    assert away["missed"] and away["far"] and not away["collapsed"]
     assert set(verdict(all_low, levels, VALIDATED)["validated_fired"]) == set(VALIDATED)
     one_ok = dict(all_low, coverage=0.9)
     v = verdict(one_ok, levels, VALIDATED)
@@ -153,3 +153,33 @@ def test_pixel_spread_radius_sees_tight_groups_that_the_mean_distance_misses():
     b = script["spread"](groups, test)
     assert abs(b["mean pair distance"] - a["mean pair distance"]) < 0.05 * a["mean pair distance"]
     assert b["median k-NN radius"] < 0.5 * a["median k-NN radius"]
+
+
+def test_collapsed_or_far_on_generators_of_known_kind(two_classes):
+    """k jittered copies of real images are collapsed, however varied their pairs look (MS-SSIM cannot tell them
+    from real data); an untrained generator's samples miss real data far from it: not a collapse (precision cannot
+    tell: one Bag's wide neighbourhood holds all of them); real images pass. Pixel space at 100 a class, the
+    evaluation's levels for recall and coverage."""
+    from acgan.config import TrainConfig
+    from acgan.metrics.memorisation import near_real
+    from acgan.metrics.prdc import prdc
+    from acgan.models import build_models
+    images, labels = two_classes
+    ref_u8, ref_labels, pools = split_reference_pool(images, labels, 2, seed=0)
+    torch.manual_seed(0)
+    untrained = build_models(TrainConfig(g_width=16, z_dim=8), 1, 28, 2)[0].eval()
+    levels = {"recall": 0.25, "coverage": 0.25}
+    for c in range(2):
+        real = pixel_features(ref_u8[ref_labels == c][:100])
+        kinds = {k: k_mode_generator(pools[c], k, per_class=100, seed=c) for k in (1, 2, 5, "all")}
+        with torch.no_grad():
+            kinds["untrained"] = untrained(torch.randn(100, 8), torch.full((100,), c))
+        found = {}
+        for kind, fake in kinds.items():
+            f = pixel_features(fake)
+            near, balls = prdc(real, f, k=3), prdc(real, f, k=5)
+            found[kind] = verdict({"recall": near["recall"], "coverage": balls["coverage"], "near": near_real(f, real)},
+                                  levels, ("recall", "coverage"))
+        assert all(found[k]["collapsed"] for k in (1, 2)), found
+        assert not found["all"]["missed"] and not found["all"]["collapsed"]
+        assert found["untrained"]["missed"] and found["untrained"]["far"] and not found["untrained"]["collapsed"]

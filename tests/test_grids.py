@@ -223,3 +223,33 @@ def test_minutes_refused_in_one_line(folder_data, tmp_path, args, says):
     res = CliRunner().invoke(main, ["train", "--dataset", "folder", "--data-dir", str(folder_data), "--out",
                                     str(tmp_path / "run"), *args])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and says in res.output, res.output
+
+
+def test_a_run_says_how_long_its_steps_take_and_on_a_cpu_what_is_faster(tiny_cfg, tmp_path, clock, monkeypatch):
+    clock["dt"] = 2.0
+    run = train(dataclasses.replace(tiny_cfg, steps=30, sample_every=1000, checkpoint_every=1000), tmp_path / "run",
+                progress=False)
+    # measured from step 1 (its one-off costs left out) over 20 s: 10 steps, so 0.5 steps/s and 19 steps left
+    assert "at 0.5 steps/s the 19 steps left take about 0m38s" in (run / "log.txt").read_text()
+    assert "faster on a CPU" not in (run / "log.txt").read_text()
+    t = {"now": 0.0}
+    monkeypatch.setattr(timing, "now", lambda: t["now"])
+    hours, gpu = timing.Forecast(2000, "cpu"), timing.Forecast(2000, "cuda")
+    for step in range(1, 30):
+        t["now"] = 7.6 * step  # the 64 px CPU preset's step on a slow CPU
+        said = [f.after(step) for f in (hours, gpu)]
+        if any(said):
+            break
+    assert said[0].startswith("at 0.132 steps/s the 1,996 steps left take about 4h12m; faster on a CPU: a smaller")
+    assert said[1] == "at 0.132 steps/s the 1,996 steps left take about 4h12m"
+    assert hours.after(step + 1) is None  # said once
+
+
+def test_a_slow_early_step_does_not_end_a_budget_early(tiny_cfg, tmp_path, clock):
+    """The second step takes 10 s, the rest 0.5 s: the first estimate (about 3 steps) is reached with most of the
+    budget left, so it is made again at once and the run trains to its deadline."""
+    clock["dt"] = lambda step: 10.0 if step == 1 else 0.5
+    run = train(dataclasses.replace(tiny_cfg, steps=6, sample_every=1000, checkpoint_every=1000), tmp_path / "run",
+                progress=False, minutes=0.5)
+    steps = json.loads((run / "config.json").read_text())["config"]["steps"]
+    assert steps >= 35 and f"--minutes 0.5 spent at step {steps}" in (run / "log.txt").read_text()

@@ -47,10 +47,14 @@ def test_generators_of_known_kind_get_their_word(shapes, tmp_path):
         i = (z[:, 0].abs() * 1000).long() % (k or len(pool))
         return pool[i]
 
+    def jitter(x, z):  # two images a class, each copy lightly noised (no two alike to the pixel)
+        return (x + 0.04 * torch.randn(x.shape, generator=torch.Generator().manual_seed(int(z[0, 0] * 1e6)))).clamp(
+            -1, 1)
+
     generators = {
         "not learnt": lambda y, z: untrained(z, y),
-        "collapsed": lambda y, z: torch.cat([pick(test[c], z[y == c], k=2) for c in range(3)])[torch.argsort(
-            torch.argsort(y, stable=True))],
+        "collapsed": lambda y, z: jitter(torch.cat([pick(test[c], z[y == c], k=2) for c in range(3)])[torch.argsort(
+            torch.argsort(y, stable=True))], z),
         "memorised": lambda y, z: torch.stack([train[c][int(abs(r[0]) * 1000) % len(train[c])]
                                                for c, r in zip(y.tolist(), z)]),
         "good": lambda y, z: torch.stack([test[c][int(abs(r[0]) * 1000) % len(test[c])]
@@ -84,14 +88,14 @@ def test_generators_of_known_kind_get_their_word(shapes, tmp_path):
 
 
 def test_class_verdict_by_hand():
-    alike = {"missed": True, "alike": True, "collapsed": True, "validated_fired": ["recall", "coverage"]}
-    apart = {"missed": True, "alike": False, "collapsed": False, "validated_fired": ["recall", "coverage"]}
-    fine = {"missed": False, "alike": False, "collapsed": False, "validated_fired": []}
+    alike = {"missed": True, "far": False, "near": 0.9, "collapsed": True, "validated_fired": ["recall", "coverage"]}
+    apart = {"missed": True, "far": True, "near": 0.0, "collapsed": False, "validated_fired": ["recall", "coverage"]}
+    fine = {"missed": False, "far": False, "near": 0.9, "collapsed": False, "validated_fired": []}
     # 26 classes: chance 3.8%; real 90%: a quarter of the way from one to the other is 25.4%
     assert class_verdict(0.044, 0.90, 1 / 26, fine, 0.0)[0] == "not learnt"
     assert class_verdict(0.25, 0.90, 1 / 26, fine, 0.0)[0] == "not learnt"
     assert class_verdict(0.26, 0.90, 1 / 26, fine, 0.0)[0] == "good"
-    assert class_verdict(0.95, 0.90, 1 / 26, apart, 0.0)[0] == "not learnt"  # far from real, not alike
+    assert class_verdict(0.95, 0.90, 1 / 26, apart, 0.0)[0] == "not learnt"  # far from real data
     assert class_verdict(0.95, 0.90, 1 / 26, alike, 1.0)[0] == "collapsed"   # before memorised
     assert class_verdict(0.95, 0.90, 1 / 26, fine, 0.6)[0] == "memorised"
     assert class_verdict(0.95, 0.90, 1 / 26, fine, 0.5)[0] == "good"

@@ -121,7 +121,7 @@ def check_run(run_dir, evaluator, per_class: int, seed: int, extra_steps: tuple 
 
 def merge_check(quality: dict, classes: dict, verdict: dict | None = None) -> dict:
     """check's JSON: the quality rows with every diversity measure and the verdict beside them."""
-    measures = ("intra_fid", "precision", "recall", "density", "coverage", "variety", "collapsed", "alike", "fired")
+    measures = ("intra_fid", "precision", "recall", "density", "coverage", "variety", "collapsed", "far", "fired")
     for row, extra in zip(quality["per_class"], classes["per_class"]):
         row.update({k: round(extra[k], 4) if isinstance(extra[k], float) else extra[k] for k in measures
                     if k in extra})

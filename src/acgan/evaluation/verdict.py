@@ -6,7 +6,7 @@ WORDS = ("not learnt", "collapsed", "memorised", "good")  # steps/verdict.py's, 
 
 
 def diagnosis(metrics: dict) -> str:
-    """'not learnt: 26 of 26 classes not learnt' and the like; empty for a metrics.json without a verdict."""
+    """'not learnt (26 not learnt, of 26 classes)' and the like; empty for a metrics.json without a verdict."""
     v = metrics.get("verdict")
     if not v:
         return ""
@@ -40,7 +40,7 @@ def key_figures(metrics: dict) -> list[str]:
         if classes.get("lowest_variety") is not None:
             weakest = min(classes["per_class"], key=lambda r: r["variety"])
             parts.append(f"weakest class {weakest['class']} keeps {weakest['variety']:.2f} of real data's variety")
-        v = metrics.get("verdict")  # the verdict's word wins: a class not recognised is not learnt, however alike
+        v = metrics.get("verdict")  # the verdict's word wins: a class not recognised is not learnt
         collapsed = [n for n, w in v["per_class"].items() if w == "collapsed"] if v else classes["collapsed_classes"]
         parts.append(f"collapsed classes: {', '.join(collapsed) or 'none'}")
     if metrics.get("domain_metrics") and "fid" in metrics["domain_metrics"]:

@@ -3,10 +3,13 @@
 Each variety measure fires when its value is past its level (below it for recall, coverage and the distance
 ratio; above it for MS-SSIM and intra-class FID). The voters are the measures that passed validation on generators
 of known diversity (docs/results/diversity.md), at the sample count the caller works at, with the levels validated
-there. When every voter fires, a class's samples miss real data's variety; they are *collapsed* only when they are
-also alike: their MS-SSIM above real data's threshold (the paper's rule), or without MS-SSIM their feature spread
-below the distance ratio's level. Samples that miss real data while as spread out as it are far from it, not
-alike: an untrained generator's."""
+there. When every voter fires, a class's samples miss real data's variety. They are *collapsed* when they still sit
+on real data (k copies of real images do), and *far* from it when few of them are as near a real image as real
+images are to each other (`near` below its level, metrics/memorisation.py: an untrained generator's samples), which
+is not a collapse but a class not learnt. Pairwise spread (MS-SSIM, the distance ratio) cannot tell the two apart:
+k jittered copies look as varied to it as real data; nor can precision, which one real outlier's wide neighbourhood
+fills with far samples.
+"""
 from __future__ import annotations
 
 # measure -> the side of its level on which it calls a class collapsed
@@ -28,25 +31,24 @@ def fired(row: dict, levels: dict) -> list[str]:
     return out
 
 
-SPREAD = ("ms_ssim", "distance_ratio")  # how alike a class's samples are, in order of preference
+# below it fewer than a quarter of the samples are as near real data as real images are (real: 0.7-0.95, k copies
+# of real images 0.8-1.0, an untrained G 0.0 in tests/test_diversity_validation.py): far from it, not collapsed
+FAR = {"near": 0.25}
 
 
-def alike(row: dict, levels: dict) -> bool | None:
-    """Whether a class's samples are more alike than real data's: MS-SSIM where it was measured, else the feature
-    distance ratio; None when neither was."""
-    for name in SPREAD:
-        if name in row and levels.get(name) is not None:
-            return name in fired({name: row[name]}, levels)
-    return None
+def far(row: dict, levels: dict) -> bool | None:
+    """Whether a class's samples are far from real data (`near` below `levels`' or FAR's level); None unmeasured."""
+    if row.get("near") is None:
+        return None
+    return row["near"] < levels.get("near", FAR["near"])
 
 
 def verdict(row: dict, levels: dict, voters: tuple[str, ...]) -> dict:
-    """{"collapsed": every voter that was measured fired and the samples are alike (or their spread was not
-    measured), "missed": every voter fired, "alike": see alike(), "fired": all that fired, "validated_fired": voters
-    that fired}."""
+    """{"collapsed": every voter that was measured fired and the samples are not far from real data, "missed": every
+    voter fired, "far": see far(), "fired": all that fired, "validated_fired": voters that fired}."""
     hits = fired(row, levels)
     votes = [m for m in voters if m in row]
     missed = bool(votes) and all(m in hits for m in votes)
-    same = alike(row, levels)
-    return {"collapsed": missed and same is not False, "missed": missed, "alike": same, "fired": hits,
+    away = far(row, levels)
+    return {"collapsed": missed and away is not True, "missed": missed, "far": away, "fired": hits,
             "validated_fired": [m for m in votes if m in hits]}

@@ -1,4 +1,5 @@
-"""Memorisation: are samples closer to the training images than unseen real images are?
+"""How near samples sit to real images: near enough to be real-looking at all (`near_real`), and so near the
+training images that they copy them (`closer_than_real`, memorisation).
 
 Real test images of a class sit at some distance from their nearest training image of that class; a generator that
 reproduces training images puts its samples much nearer. `closer_than_real` is the share of samples nearer to their
@@ -18,9 +19,21 @@ def nearest_distance(queries: torch.Tensor, pool: torch.Tensor, chunk: int = 409
     return best
 
 
+def near_real(fake: torch.Tensor, real: torch.Tensor, quantile: float = 0.95) -> float:
+    """The share of samples [N, D] no farther from their nearest real image [M, D] than `quantile` of the real
+    images are from their own nearest other real image: about `quantile` for samples as near real data as real
+    images are, near 1 for copies of real images, 0 for samples nowhere near real data. Unlike precision, one real
+    outlier with a wide neighbourhood cannot make far samples read as near."""
+    d = torch.cdist(real.float(), real.float())
+    d.fill_diagonal_(float("inf"))
+    level = torch.quantile(d.min(dim=1).values, quantile)
+    return (nearest_distance(fake, real) <= level).float().mean().item()
+
+
 def closer_than_real(fake: torch.Tensor, real: torch.Tensor, train: torch.Tensor, quantile: float = 0.05) -> dict:
     """Features [N, D] of one class's samples, unseen real images and training images: {"share": the share of
-    samples nearer to a training image than the test images' `quantile`, "level": that distance}."""
+    samples nearer to a training image than the test images' `quantile`, None when the "unseen" images sit on
+    training images (data without a test split, whose real side is its training images), "level": that distance}."""
     level = torch.quantile(nearest_distance(real, train), quantile).item()
-    share = (nearest_distance(fake, train) < level).float().mean().item()
+    share = (nearest_distance(fake, train) < level).float().mean().item() if level > 0 else None
     return {"share": share, "level": level}

@@ -24,6 +24,15 @@ def _value(v) -> str:
     return "off" if v in ("", None, []) else str(v)  # an empty diffaugment policy, say
 
 
+def _verdict_lines(metrics: dict, cd: dict) -> list[str]:
+    """The evaluation's verdict (docs/evaluation.md, "The verdict"), or for an older metrics.json its collapse list."""
+    v = metrics.get("verdict")
+    if not v:
+        return [f"- Collapsed classes (every validated measure fires): {', '.join(cd['collapsed_classes']) or 'none'}."]
+    counts = ", ".join(f"{n} {w}" for w, n in v["counts"].items() if n)
+    return [f"- Verdict: **{v['model']}** ({counts}); next: {v['next_step']}."]
+
+
 def _front_matter(config: dict) -> str:
     lines = ["---", "library_name: acgan", "tags:", "- gan", "- ac-gan", "- class-conditional", "- image-generation",
              "- pytorch"]
@@ -54,7 +63,7 @@ def _evaluation(metrics: dict | None, resolution: int) -> list[str]:
            f"- Domain FID {dom['fid']:.2f}, KID {dom['kid']:.4f} ({dom['samples']} samples against "
            f"{dom['real_samples']} real images, in the evaluator's features{_pixel_scores(dom)}: comparable between "
            "models of this data only, not with published FIDs).",
-           f"- Collapsed classes (every validated measure fires): {', '.join(cd['collapsed_classes']) or 'none'}.", "",
+           *_verdict_lines(metrics, cd), "",
            "| class | accuracy | variety vs real | recall | coverage | intra-FID |", "|---|---|---|---|---|---|"]
     per_class = metrics["discriminability"]["generated"][str(resolution)]["per_class"]
     for row, a in zip(cd["per_class"], per_class):

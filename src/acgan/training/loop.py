@@ -224,9 +224,10 @@ class Trainer(TrainerState):
         sums = torch.zeros(len(keys), device=self.device)
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
+        forecast = timing.Forecast(cfg.steps, self.device.type) if self.budget is None and main else None
         if self.budget is not None:
             self.budget.begin(self.step)
-            cfg.steps = self.rates.steps = timing.UNPLANNED
+            cfg.steps = timing.UNPLANNED  # the schedule keeps the recorded steps until the first estimate
         bar = progress_bar(None if self.budget else cfg.steps, "train", "step", initial=self.step,
                            enabled=progress and main)
         self._grid_time = timing.now()
@@ -240,6 +241,8 @@ class Trainer(TrainerState):
                     bar.update(1)
                     if self.budget is not None:
                         self.budget.follow(self, run, log, bar)
+                    elif forecast is not None and (said := forecast.after(self.step)):
+                        log(said)
                     if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                         now = time.perf_counter()
                         means = average_(sums / count, self.dist).tolist()  # the one host sync per log interval
@@ -259,8 +262,7 @@ class Trainer(TrainerState):
                                 log(f"warning: step {self.step}: class '{self.data_record['class_names'][c]}' is "
                                     f"collapsing: recall {found['class_recall'][c]:.2f} and coverage "
                                     f"{found['class_coverage'][c]:.2f} of real variety (pixel space) are both low "
-                                    f"and its samples are alike: MS-SSIM {found['class_ms_ssim'][c]:.3f} above real "
-                                    f"data's {found['ms_ssim_threshold']:.3f}")
+                                    f"while its samples sit on real data; MS-SSIM {found['class_ms_ssim'][c]:.3f}")
                         if main:
                             run.append_stats(row)
                         shown = self.loss.progress_stat

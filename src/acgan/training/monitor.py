@@ -6,9 +6,8 @@ Every check samples `per_class` images per class from fixed z and records per cl
 - recall and coverage in pixel space (images at 14 px) against as many real training images of the class: the
   measures that passed that validation at this sample count, with the levels in VERDICT_LEVELS.
 A class is reported collapsing by the collapse verdict (metrics/collapse.py) with the monitor's own levels: recall
-and coverage both low and its samples more alike than real data's (MS-SSIM above the threshold), the rule
-`acgan evaluate` applies; a class whose samples miss real data while as varied as it is not learnt yet, not
-collapsed.
+and coverage both low while its samples still sit on real data (metrics/collapse.py's `near`, in pixel space), the
+rule `acgan evaluate` applies; samples that miss real data far from it belong to a class not learnt yet.
 """
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ import torch
 from ..data.sizes import Need
 from ..metrics import class_ms_ssim
 from ..metrics.collapse import verdict
+from ..metrics.memorisation import near_real
 from ..metrics.ms_ssim import MIN_SIZE
 from ..metrics.prdc import pixel_features, prdc
 from ..pixels import to_unit
@@ -73,19 +73,20 @@ class CollapseMonitor:
     def usable(resolution: int) -> bool:
         return resolution >= MIN_SIZE
 
-    def _verdict(self, fake: torch.Tensor, ms_ssim: list[float]) -> tuple[list[float], list[float], set[int]]:
-        recall, coverage = [], []
+    def _verdict(self, fake: torch.Tensor) -> tuple[list[float], list[float], set[int]]:
+        recall, coverage, near = [], [], []
         for c in range(self.num_classes):
             if self.reference[c] is None:
                 recall.append(None)
                 coverage.append(None)
+                near.append(None)
                 continue
             f = pixel_features(fake[self.labels == c])
             recall.append(prdc(self.reference[c], f, k=3)["recall"])
             coverage.append(prdc(self.reference[c], f, k=VERDICT_K)["coverage"])
-        levels = {**VERDICT_LEVELS, "ms_ssim": self.threshold}
+            near.append(near_real(f, self.reference[c]))
         low = {c for c in self.judged
-               if verdict({"recall": recall[c], "coverage": coverage[c], "ms_ssim": ms_ssim[c]}, levels,
+               if verdict({"recall": recall[c], "coverage": coverage[c], "near": near[c]}, VERDICT_LEVELS,
                           tuple(VERDICT_LEVELS))["collapsed"]}
         return recall, coverage, low
 
@@ -99,7 +100,7 @@ class CollapseMonitor:
                  "classes_above_threshold": [c for c, v in enumerate(values) if v > self.threshold]}
         if self.reference is None:
             return stats, []
-        recall, coverage, now = self._verdict(fake, values)
+        recall, coverage, now = self._verdict(fake)
         stats.update(class_recall=_rounded(recall), class_coverage=_rounded(coverage),
                      classes_collapsed=sorted(now))
         new = sorted(now - self.collapsed)

@@ -121,8 +121,11 @@ def resume(run_dir: Path, *, steps: int | None = None, device: str | None = None
         if moved_from is not None:
             if ctx.is_main:  # only the path changes; what the run trained on is the same
                 run.write(RunRecord(dict(record.config, data_dir=cfg.data_dir), dict(record.data, **found)))
-            warnings.insert(0, f"the data moved from {moved_from} to {cfg.data_dir}: the same classes and images "
-                               f"(content key {found['content_key'][:12]}); config.json now names {cfg.data_dir}")
+            same = (f"the same classes and images (content key {found['content_key'][:12]})"
+                    if record.data.get("content_key") else "the same classes and number of images (the run predates "
+                    "content keys: the images themselves were not compared)")
+            warnings.insert(0, f"the data moved from {moved_from} to {cfg.data_dir}: {same}; config.json now names "
+                               f"{cfg.data_dir}")
         elif changed := data_difference(record.data, found, content=True):
             warnings.insert(0, f"warning: the images at {cfg.data_dir} changed since the run last trained on them "
                                f"({changed}); it goes on with them as they are now")

@@ -13,6 +13,7 @@ import time
 import torch
 import torch.distributed as dist
 
+from ..progress import duration
 from ..rundir import RunRecord
 
 now = time.monotonic  # the clock of grids and budget alike; tests replace it
@@ -27,7 +28,7 @@ class TimeBudget:
     def __init__(self, minutes: float):
         self.minutes, self.seconds = minutes, minutes * 60
         self.deadline = self.warm = self.next_plan = self.mark = self.rate = None
-        self.first_step, self.told = 0, False
+        self.first_step, self.told, self.planned = 0, False, None
 
     def begin(self, step: int) -> None:
         t = now()
@@ -44,11 +45,12 @@ class TimeBudget:
         if self.mark is None or t <= self.mark[0] or step == self.mark[1]:
             self.mark = self.mark or (t, step)  # the first step's one-off costs (compiling, allocating) stay out
             return None
-        if t < self.next_plan:
-            return None
+        if t < self.next_plan and (self.planned is None or step < self.planned):
+            return None  # (an estimate reached with time left is made again at once: the run ends at its deadline)
         self.rate = (step - self.mark[1]) / (t - self.mark[0])
         self.next_plan = t + REPLAN * self.seconds if t >= self.warm else min(t + REPLAN * self.seconds, self.warm)
-        return step + int(self.rate * (self.deadline - t))
+        self.planned = step + max(1, int(self.rate * (self.deadline - t)))
+        return self.planned
 
     def news(self, steps: int) -> str | None:
         """The line for the log, once: the first estimate after the warm-up."""
@@ -75,6 +77,33 @@ class TimeBudget:
     def spent(self, step: int, path) -> str:
         return (f"--minutes {self.minutes:g} spent at step {step}: checkpoint saved; continue with `acgan train "
                 f"--resume {path} --minutes M` (or --steps N, a new total)")
+
+
+class Forecast:
+    """Once, near a run's start: how long the steps left take at the speed of its first steps, and on a CPU, where
+    that is hours, what would be faster. The first step's one-off costs (allocating, a compile) stay out."""
+    STEPS, SECONDS, HOURS = 20, 20.0, 3600.0  # measured over 20 steps or 20 s, whichever comes first
+
+    def __init__(self, steps: int, device_type: str):
+        self.steps, self.device_type, self.mark, self.done = steps, device_type, None, False
+
+    def after(self, step: int) -> str | None:
+        t = now()
+        if self.done or step >= self.steps:
+            return None
+        if self.mark is None:
+            self.mark = (t, step)
+            return None
+        if step - self.mark[1] < self.STEPS and t - self.mark[0] < self.SECONDS:
+            return None
+        self.done = True
+        rate = (step - self.mark[1]) / max(t - self.mark[0], 1e-9)
+        left = (self.steps - step) / rate
+        line = f"at {rate:.3g} steps/s the {self.steps - step:,} steps left take about {duration(left)}"
+        if left > self.HOURS and self.device_type == "cpu":
+            line += ("; faster on a CPU: a smaller --resolution, a CPU preset (docs/training.md), or --minutes N for "
+                     "a time budget; or a GPU (--device cuda)")
+        return line
 
 
 def agree(value: int | None, ctx, device) -> int | None:

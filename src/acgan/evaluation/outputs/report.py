@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ...errors import UserError
 from ...io import atomic_write_text
+from ...metrics.collapse import FAR
 from ...rundir import RunDir
 from ..verdict import WORDS, accuracy_line, diagnosis, key_figures, paper_comparable
 from .html import Raw, html_image, html_page, html_table, html_thumb
@@ -138,9 +139,10 @@ def _per_class(m: dict, run: RunDir) -> str:
             for c, r, g, q in ((c, cd["per_class"][c], gen_ms[c], real_ms[c]) for c in order)]
     levels = cd["levels"]
     note = (f"<p class=note>Chance is {_pct(v.get('chance'))}. Collapsed = every validated measure "
-            f"({', '.join(cd['validated'])}) fires and the samples are alike (MS-SSIM above the real threshold, or "
-            "without it a distance ratio below its level); missing real variety while as varied as real data is "
-            "not learnt. Rules: recall "
+            f"({', '.join(cd['validated'])}) fires and the samples still sit on real data (at least "
+            f"{FAR['near']:.0%} of them as near a real image as real images are to each other); missing real variety "
+            "far from real data is not learnt. "
+            "Rules: recall "
             f"or coverage below {cd['rules']['recall'][1]}, intra-FID above {levels['intra_fid']:.2f} "
             f"({cd['intra_fid_multiple']:g}x the "
             "largest FID between two halves of a real class), distance ratio below "

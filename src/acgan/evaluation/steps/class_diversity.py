@@ -20,6 +20,7 @@ import torch
 
 from ...metrics import class_ms_ssim, distance_ratio, fid_from_features
 from ...metrics.collapse import DIRECTIONS, verdict
+from ...metrics.memorisation import near_real
 from ...metrics.ms_ssim import MIN_SIZE
 from ...metrics.prdc import pixel_features, prdc
 from ...pixels import to_unit
@@ -39,7 +40,8 @@ def measure_class(fake_feats, real_feats, fake_images=None, pairs: int = 100, se
     out = {"distance_ratio": distance_ratio(fake_feats, real_feats),
            "intra_fid": fid_from_features(fake_feats, real_feats)}
     pr, dc = prdc(real_feats, fake_feats, k=PR_K), prdc(real_feats, fake_feats, k=DC_K)
-    out.update(precision=pr["precision"], recall=pr["recall"], density=dc["density"], coverage=dc["coverage"])
+    out.update(precision=pr["precision"], recall=pr["recall"], density=dc["density"], coverage=dc["coverage"],
+               near=near_real(fake_feats, real_feats))
     if fake_images is not None and fake_images.shape[-1] >= MIN_SIZE:
         labels = torch.zeros(len(fake_images), dtype=torch.long)
         out["ms_ssim"] = class_ms_ssim(fake_images, labels, 1, pairs, seed)[0]["mean"]

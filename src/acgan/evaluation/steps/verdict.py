@@ -2,10 +2,10 @@
 
 Per class, in this order (the first that holds):
 - not learnt: its samples are recognised as their class less than a quarter of the way from chance to what real test
-  images of the class get, or they miss real data (every validated variety measure fires) while being as varied as
-  it: far from real images, not alike (an untrained generator's samples);
-- collapsed: every validated measure fires and the samples are alike (metrics/collapse.py, the training monitor's
-  rule too);
+  images of the class get, or they miss real data (every validated variety measure fires) far from it: few of them
+  near any real image (an untrained generator's samples);
+- collapsed: every validated measure fires and the samples still sit on real data (metrics/collapse.py, the training
+  monitor's rule too);
 - memorised: more than half of its samples are nearer to a training image than 95% of unseen test images are
   (metrics/memorisation.py, in 14 px pixels);
 - good: none of these.
@@ -19,7 +19,7 @@ import torch
 
 from ...metrics.memorisation import closer_than_real
 from ...metrics.prdc import pixel_features
-from ..context import EvalContext, take_per_class
+from ..context import EvalContext
 from ..verdict import WORDS
 from .registry import step
 
@@ -36,10 +36,11 @@ def class_verdict(accuracy: float, real_accuracy: float, chance: float, diversit
     if accuracy < level:
         return "not learnt", (f"recognised as itself in {accuracy:.0%} of samples (chance {chance:.0%}, real "
                               f"{real_accuracy:.0%}; below {level:.0%})")
-    if diversity and diversity.get("missed") and diversity.get("alike") is False:
-        return "not learnt", "far from real images (recall and coverage low) while as varied as they are"
+    if diversity and diversity.get("missed") and diversity.get("far"):
+        return "not learnt", (f"far from real images: {diversity['near']:.0%} of samples as near one as real "
+                              "images are to each other; recall and coverage low")
     if diversity and diversity.get("collapsed"):
-        return "collapsed", ("samples alike and missing real variety: " +
+        return "collapsed", ("samples on real data but missing its variety: " +
                              ", ".join(diversity.get("validated_fired", [])) + " past their levels")
     if memorised_share is not None and memorised_share > MEMORISED:
         return "memorised", (f"{memorised_share:.0%} of samples nearer to a training image than "
@@ -60,12 +61,17 @@ def _memorised_shares(ctx: EvalContext) -> list[float] | None:
     if train is None:
         return None
     s = ctx.samples
-    train_u8, train_labels = take_per_class(train.images, train.labels, TRAIN_PER_CLASS, s.num_classes, s.seed)
-    train_pix = pixel_features(train_u8)
     fake_pix, real_pix = ctx.pixels()
-    return [closer_than_real(fake_pix[s.fake_labels == c], real_pix[s.real_labels == c],
-                             train_pix[train_labels == c], QUANTILE)["share"]
-            if (train_labels == c).any() else None for c in range(s.num_classes)]
+    gen, shares = torch.Generator().manual_seed(s.seed), []
+    for c in range(s.num_classes):  # a class at a time: at 128 px 5,000 images of a class are 250 MB as uint8
+        idx = (train.labels == c).nonzero().flatten()
+        if not len(idx):
+            shares.append(None)
+            continue
+        idx = idx[torch.randperm(len(idx), generator=gen)[:TRAIN_PER_CLASS]].sort().values
+        shares.append(closer_than_real(fake_pix[s.fake_labels == c], real_pix[s.real_labels == c],
+                                       pixel_features(train.images[idx]), QUANTILE)["share"])
+    return shares
 
 
 def _accuracies(logits: torch.Tensor, labels: torch.Tensor, k: int) -> list[float]:
