@@ -22,6 +22,11 @@ def pytest_configure(config):
                                        "deselect with -m 'not slow'")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first: two workers then end together instead of one finishing a long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def write_folder_dataset(root, classes=("cat", "dog", "frog"), per_class=24, size=16, mode="RGB", seed=0):
     """One folder per class of small PNGs; each class has its own mean colour so it is learnable."""
     rng = np.random.default_rng(seed)
