@@ -11,6 +11,7 @@ from PIL import Image
 
 from acgan.cli import main
 from acgan.grids import row_margin
+from acgan.rundir import RunDir
 
 FOLDER = ["--dataset", "folder", "--resolution", "16", "--batch-size", "8", "--steps", "2", "--quiet",
           "--set", "g_width=8", "--set", "d_width=8"]
@@ -79,6 +80,9 @@ def test_a_run_with_a_retired_key_loads_at_its_old_default_and_is_refused_at_ano
     record.write_text(json.dumps(saved))
     res = run(["sample", str(tiny_run), "--out", str(tmp_path / "g.png")])
     assert res.exit_code == 0 and (tmp_path / "g.png").is_file(), res.output
+    assert "was retired" not in res.output and "top_k" not in res.output  # without a word
+    res = run(["train", "--resume", str(tiny_run), "--steps", "3", "--quiet"])  # and it trains on from there
+    assert res.exit_code == 0 and RunDir(tiny_run).last_step() == 3, res.output
     saved["config"]["mode_seeking"] = 0.5
     record.write_text(json.dumps(saved))
     before = sorted(p.name for p in tiny_run.rglob("*"))
