@@ -45,7 +45,8 @@ def class_verdict(accuracy: float, real_accuracy: float, chance: float, diversit
     if memorised_share is not None and memorised_share > MEMORISED:
         return "memorised", (f"{memorised_share:.0%} of samples nearer to a training image than "
                              f"{1 - QUANTILE:.0%} of unseen test images are")
-    return "good", f"recognised in {accuracy:.0%} of samples (real {real_accuracy:.0%}), as varied as real data"
+    return "good", (f"recognised in {accuracy:.0%} of samples (real {real_accuracy:.0%}); neither collapsed nor "
+                    "copying training images (its variety: beside)")
 
 
 def model_verdict(words: list[str]) -> str:
