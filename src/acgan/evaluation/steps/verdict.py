@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 
+from ...errors import UserError
 from ...metrics.memorisation import closer_than_real
 from ...metrics.prdc import pixel_features
 from ..context import EvalContext
@@ -109,7 +110,7 @@ def _progress(ctx: EvalContext) -> tuple[int, int] | None:
         return None
     try:
         return int(step_reached), int(ctx.out.read().config["steps"])
-    except Exception:  # an export or a folder of another kind: no schedule to compare with
+    except (UserError, KeyError, TypeError, ValueError):  # an export or a folder of another kind: no schedule
         return None
 
 
@@ -127,7 +128,7 @@ def verdict_step(ctx: EvalContext) -> dict:
     words = {n: w for n, (w, _) in zip(names, found)}
     model = model_verdict(list(words.values()))
     train = ctx.training()
-    counts = torch.bincount(train.labels, minlength=k).tolist() if train is not None else None
+    counts = train.counts() if train is not None else None
     return {"model": model, "per_class": words, "evidence": {n: e for n, (_, e) in zip(names, found)},
             "counts": {w: list(words.values()).count(w) for w in WORDS},
             "accuracy": (fake_logits.argmax(1) == s.fake_labels).float().mean().item(),
