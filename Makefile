@@ -3,26 +3,29 @@
 # on both cores (pytest-xdist; `pytest tests/x.py` alone runs in one process).
 # `make docs`: the documentation site in build/site (open build/site/index.html).
 VENV   ?= .venv
+DEBIAN ?= dataset-fashion-mnist
+MAKEFLAGS += -j2  # pip's install and apt's at once: most of a fresh machine's set-up is waiting on either
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= runs/demo
 
-.PHONY: demo test docs install data browser clean
+.PHONY: demo test docs install data debian clean
 
 install: $(STAMP)
 
 # torch and torchvision are pinned to the releases this project is tested with (pip's cap on these machines)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test,tensorboard,docs]'
+	$(PY) -m pip install -q --no-compile torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q --no-compile -e '.[test,tensorboard,docs]'
 	touch $(STAMP)
 
-data: $(STAMP)
-	PYTHON=$(PY) scripts/get-data.sh
+# the Debian packages of the target asked for, in one apt run beside pip's
+debian:
+	scripts/get-debian.sh $(DEBIAN)
 
-browser:
-	scripts/get-browser.sh
+data: $(STAMP) debian
+	PYTHON=$(PY) scripts/get-data.sh
 
 demo: data
 	$(VENV)/bin/acgan train --preset demo --out $(DEMO) --force
@@ -31,7 +34,9 @@ demo: data
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-test: data browser
+# chromium: the report's browser test
+test: DEBIAN += chromium
+test: data
 	$(VENV)/bin/ruff check src tests scripts research benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

@@ -27,7 +27,9 @@ def cli(args, torchrun: bool):
     env["OMP_NUM_THREADS"] = "1"
     res = subprocess.run(prefix + ["-m", "acgan.cli", "train", *args], capture_output=True, text=True, env=env,
                          timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
+    # a failing rank's own line first: torchrun's report of the others fills the tail
+    said = [line for line in res.stderr.splitlines() if line.startswith(("error:", "warning:", "Traceback"))]
+    assert res.returncode == 0, "\n".join(said) + "\n" + res.stderr[-3000:]
     return res
 
 
