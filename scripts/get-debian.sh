@@ -5,7 +5,8 @@
 set -euo pipefail
 missing=()
 for p in "$@"; do
-  dpkg -s "$p" >/dev/null 2>&1 || command -v "$p" >/dev/null || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || command -v "$p" >/dev/null \
+    || missing+=("$p")
 done
 [ ${#missing[@]} = 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
