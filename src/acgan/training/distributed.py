@@ -69,7 +69,22 @@ def init_distributed(device: torch.device, enabled: bool = True,
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                 timeout=timedelta(seconds=PEER_TIMEOUT_S))
+    host_group()  # made now, by every rank at the same point
     return ctx, device
+
+
+_HOST_GROUP = None
+
+
+def host_group():
+    """A gloo group of every rank beside the training one, for the loop's per-step agreements (a stop signal, a
+    time budget's steps) on CPU tensors: with NCCL, reading an agreed device tensor back (`.item()`) would wait for
+    the GPU to finish every step's queued work; these wait only for the other ranks' host threads, which DDP's
+    gradient all-reduce keeps in step anyway."""
+    global _HOST_GROUP
+    if _HOST_GROUP is None:
+        _HOST_GROUP = dist.new_group(backend="gloo", timeout=timedelta(seconds=PEER_TIMEOUT_S))
+    return _HOST_GROUP
 
 
 CLOSED_A_GROUP = False  # set once this process has torn a process group down (the CLI then exits without destructors)
@@ -78,10 +93,10 @@ CLOSED_A_GROUP = False  # set once this process has torn a process group down (t
 def close_distributed() -> None:
     """Tear the process group down before the interpreter does: gloo's worker threads still alive at exit abort
     the process ("terminate called without an active exception") after the run has finished."""
-    global CLOSED_A_GROUP
+    global CLOSED_A_GROUP, _HOST_GROUP
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-        CLOSED_A_GROUP = True
+        CLOSED_A_GROUP, _HOST_GROUP = True, None
 
 
 class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):

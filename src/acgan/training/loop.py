@@ -278,7 +278,7 @@ class Trainer(TrainerState):
                             self._diverged(run, log, self.step - cfg.checkpoint_every + 1, "the weights")
                         run.save_checkpoint(self.state(), self.step, cfg.keep_checkpoints)
                         log(f"step {self.step}: checkpoint saved")
-                    stop = signals.requested(self.dist, self.device)
+                    stop = signals.requested(self.dist)
                     if stop:
                         self._stop(run, stop, log, main)
         except Exception as e:

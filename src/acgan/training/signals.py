@@ -1,8 +1,8 @@
 """SIGINT and SIGTERM during training (Ctrl-C, cluster pre-emption): finish the step, checkpoint, stop cleanly.
 
 The first signal only sets a flag that the loop reads after each step; under torchrun the ranks agree on it (a
-one-number all-reduce per step), so every rank stops after the same step. A second signal ends the process at once
-with the signal's own status."""
+one-number all-reduce per step, on the host: distributed.host_group), so every rank stops after the same step. A
+second signal ends the process at once with the signal's own status."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,8 @@ import threading
 
 import torch
 import torch.distributed as dist
+
+from .distributed import host_group
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -36,10 +38,10 @@ class StopSignals:
             os.kill(os.getpid(), signum)
         self.signum = signum
 
-    def requested(self, ctx, device) -> int | None:
+    def requested(self, ctx) -> int | None:
         """The signal to stop on, the same on every rank (the highest any rank received), or None."""
         if not ctx.active:
             return self.signum
-        flag = torch.tensor([self.signum or 0], device=device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        flag = torch.tensor([self.signum or 0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=host_group())
         return int(flag.item()) or None

@@ -15,6 +15,7 @@ import torch.distributed as dist
 
 from ..progress import duration
 from ..rundir import RunRecord
+from .distributed import host_group
 
 now = time.monotonic  # the clock of grids and budget alike; tests replace it
 
@@ -63,7 +64,7 @@ class TimeBudget:
     def follow(self, trainer, run, log, bar) -> None:
         """After each step of `trainer`: the newest estimate as its steps, for the schedule, the loop's end, the
         progress bar and config.json."""
-        steps = agree(self.steps(trainer.step), trainer.dist, trainer.device)
+        steps = agree(self.steps(trainer.step), trainer.dist)
         if steps is None:
             return
         if steps != trainer.cfg.steps:
@@ -106,10 +107,11 @@ class Forecast:
         return line
 
 
-def agree(value: int | None, ctx, device) -> int | None:
-    """Rank 0's `value` on every rank under torchrun (a budget read from each rank's own clock would differ)."""
+def agree(value: int | None, ctx) -> int | None:
+    """Rank 0's `value` on every rank under torchrun (a budget read from each rank's own clock would differ), on
+    the host (distributed.host_group)."""
     if not ctx.active:
         return value
-    shared = torch.tensor([-1 if value is None else value], device=device)
-    dist.broadcast(shared, 0)
+    shared = torch.tensor([-1 if value is None else value])
+    dist.broadcast(shared, 0, group=host_group())
     return None if shared.item() < 0 else int(shared.item())
