@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CUDA path end to end, in about 9 minutes on one GPU (7.3 on an H200 with GPU_CHECK_SECONDS=45), with one JSON
-# summary: `acgan bench --device cuda`; modern-cifar and modern-64 trained for about 100 s each (images/s, precision,
+# summary: `acgan bench --device cuda`, and with --presets every preset's step and MFU; modern-cifar and modern-64 trained for about 100 s each (images/s, precision,
 # peak memory); bf16 autocast (the presets' precision: auto); torch.compile; the same training under torchrun (one
 # process: with one GPU torchrun gives WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank
 # process group, an all-reduce, the global BatchNorm); sample, check and evaluate on CUDA. With real data (DATA_ZIP) it
@@ -64,6 +64,9 @@ step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__versi
   'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
   'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
 step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench.json"
+# every preset's step and MFU, as rows to keep beside docs/benchmarks.md (on a CPU: one small preset, briefly)
+step bench-presets 300 $ACGAN bench --device "$DEV" --presets "$([ "$DEV" = cpu ] && echo demo || echo all)" \
+    --seconds "$([ "$DEV" = cpu ] && echo 0 || echo 5)" --out "$OUT/gpu-bench.json"
 
 for preset in modern-cifar modern-64; do
   res=32; [ $preset = modern-64 ] && res=64

@@ -70,3 +70,40 @@ def test_ms_ssim_speed_times_ours_alone_without_the_reference(monkeypatch):
     assert "pytorch-msssim" not in format_results({"device": "cpu", "device_name": "cpu", "threads": 2, "torch": "x",
                                           "train": [], "ms_ssim": alone, "features": [],
                                           "monitor": {"monitor_every": 1, "check_s": 1, "step_s": 1, "share": 0.5}})
+
+
+def test_preset_rows_are_written_as_the_gpu_table_keeps_them(tmp_path):
+    """`acgan bench --presets demo` times the preset's own step in a process of its own, shows it, and writes
+    the row a GPU table is rebuilt from (scripts/gpu-check.sh keeps them), one per preset and mode."""
+    import json
+
+    import pytest
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    out = tmp_path / "rows.json"
+    res = CliRunner().invoke(main, ["bench", "--device", "cpu", "--presets", "demo", "--seconds", "0", "--out",
+                                    str(out)])
+    assert res.exit_code == 0, res.output
+    [row] = json.loads(out.read_text())
+    assert {"preset", "mode", "steps_per_s", "images_per_s", "mfu", "peak_mb", "gpu"} <= set(row)
+    assert (row["preset"], row["mode"], row["shape"], row["batch"]) == ("demo", "eager", "1x28", 64)
+    assert row["images_per_s"] == pytest.approx(64 * row["steps_per_s"]) and row["peak_mb"] > 0
+    # MFU is the achieved rate over the measured peak (not bounded by 1 here: both are timed on a busy machine)
+    assert row["mfu"] == pytest.approx(row["flops_per_step"] * row["steps_per_s"] / row["matmul_peak_flops"])
+    assert row["mfu"] > 0
+    assert row["gpu"].startswith("cpu: ") and f"{row['mfu']:6.1%}" in res.output
+
+
+def test_preset_selection():
+    import pytest
+
+    from acgan.bench.presets import CPU_PRESETS, selection
+    from acgan.config import preset_names
+    from acgan.errors import UserError
+    cpu, gpu = selection("cpu"), selection("gpu")
+    assert set(CPU_PRESETS) <= set(preset_names()) and sorted(cpu + gpu) == selection("all") == preset_names()
+    assert "modern-64-cpu" in cpu and "modern-64" in gpu and not set(cpu) & set(gpu)
+    assert selection("demo, modern-64") == ["demo", "modern-64"]
+    with pytest.raises(UserError, match="no preset or YAML file 'nope'"):
+        selection("demo,nope")

@@ -54,7 +54,7 @@ def matmul_peak(device, dtype, size: int = 2048) -> float:
     """FLOP/s of a square matmul in `dtype`: the reference for the MFU figure."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    sec = timed(lambda: a @ b, device, warmup=2, iters=5, repeats=3)
+    sec = timed(lambda: a @ b, device, warmup=1, iters=3, repeats=3)
     return 2 * size ** 3 / sec
 
 

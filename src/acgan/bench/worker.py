@@ -2,8 +2,11 @@
 import json
 import sys
 
-from .run import train_worker
-
 if __name__ == "__main__":
-    loop, arch, batch, device, precision, iters = sys.argv[1:7]
-    print(json.dumps(train_worker(loop, arch, int(batch), device, precision, int(iters))))
+    if sys.argv[1] == "preset":  # preset NAME DEVICE SECONDS [KEY=VALUE ...]
+        from .presets import preset_worker
+        print(json.dumps(preset_worker(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5:])))
+    else:  # LOOP ARCH BATCH DEVICE PRECISION ITERS
+        from .run import train_worker
+        loop, arch, batch, device, precision, iters = sys.argv[1:7]
+        print(json.dumps(train_worker(loop, arch, int(batch), device, precision, int(iters))))

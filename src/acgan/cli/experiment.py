@@ -12,18 +12,35 @@ from .app import echo_err, main
 @main.command()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="Our trainer's precision (the baseline is always fp32).")
+              help="Our trainer's precision (the baseline is always fp32); --presets train in their own.")
 @click.option("--iters", type=click.IntRange(1), default=20, show_default=True, help="Timed steps per run (3 runs).")
 @click.option("--quick", is_flag=True, help="dcgan-small at batch 64 only.")
-@click.option("--out", type=click.Path(path_type=Path), help="Also write every number as JSON here.")
-def bench(device, precision, iters, quick, out):
-    """Speed: our trainer against the usual AC-GAN loop, MFU, MS-SSIM, feature networks, the collapse monitor."""
-    from ..bench.run import run_all
-    from ..bench.table import format_results
+@click.option("--presets", metavar="NAMES|cpu|gpu|all",
+              help="Instead: each preset's own step (steps/s, images/s, MFU, peak memory), one process each; `cpu` "
+                   "the presets sized for a CPU, `gpu` the others.")
+@click.option("--seconds", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="With --presets: timed seconds per preset (at least 3 steps).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="With --presets: a config key changed in every preset timed (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Also write every number as JSON here (with --presets: a list of rows).")
+def bench(device, precision, iters, quick, presets, seconds, overrides, out):
+    """Speed: our trainer against the usual AC-GAN loop, MFU, MS-SSIM, feature networks, the collapse monitor; or,
+    with --presets, each preset's training step."""
     from ..io import atomic_write_text
 
-    results = run_all(device, precision, iters, quick, log=echo_err)
-    click.echo(format_results(results))
+    if presets:
+        from ..bench.presets import format_presets, preset_speed, selection
+        names = selection(presets)
+        echo_err(f"timing {len(names)} presets, about {seconds:g} s each after their set-up")
+        results = preset_speed(names, device, seconds, log=echo_err, overrides=overrides)
+        click.echo(format_presets(results))
+    else:
+        from ..bench.run import run_all
+        from ..bench.table import format_results
+
+        results = run_all(device, precision, iters, quick, log=echo_err)
+        click.echo(format_results(results))
     if out:
         atomic_write_text(out, json.dumps(results, indent=1) + "\n")
 
