@@ -207,7 +207,7 @@ def test_train_help_lists_every_registered_choice_with_its_summary():
 
 
 PRESETS = ["demo", "demo-long", "paper-fashion-mnist", "modern-cifar", "paper-cifar", "paper-imagenet",
-           "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu", "cifar-cpu"]
+           "modern-64", "modern-128", "modern-64-cpu", "modern-128-cpu", "cifar-cpu", "small-64-cpu"]
 
 
 def test_the_preset_list_below_is_every_preset():
