@@ -16,8 +16,8 @@ install: $(STAMP)
 # torch and torchvision are pinned to the releases this project is tested with (pip's cap on these machines)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --no-compile torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q --no-compile -e '.[test,tensorboard,docs]'
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[test,tensorboard,docs]'
 	touch $(STAMP)
 
 # the Debian packages of the target asked for, in one apt run beside pip's
