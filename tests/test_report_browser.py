@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from acgan.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it as root)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs it as root on Debian)")
 SECTIONS = ["Per class", "Samples", "Discriminability (paper section 4.1)",
             "Diversity: per-class MS-SSIM (paper section 4.2)", "Joint analysis (paper section 4.3)",
             "Sample quality scores", "Overfitting checks (paper section 4.5)", "Training"]

@@ -277,7 +277,7 @@ def dump_dom(url):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make browser installs it as root)")
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium (make test installs it as root on Debian)")
 def test_the_explore_page_in_chromium(server, tiny_run, tmp_path):
     """The page reads its controls from the address (as a shared link does), asks for the image they describe,
     shows it with the class named beside it (every class above its column in the style view), and shows the
