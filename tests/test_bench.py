@@ -107,3 +107,15 @@ def test_preset_selection():
     assert selection("demo, modern-64") == ["demo", "modern-64"]
     with pytest.raises(UserError, match="no preset or YAML file 'nope'"):
         selection("demo,nope")
+
+
+def test_preset_options_without_presets_are_refused():
+    """--set and --seconds shape the preset bench only: without --presets they would be ignored while the whole
+    bench ran for minutes."""
+    from click.testing import CliRunner
+
+    from acgan.cli import main
+    for extra in (["--set", "batch_size=8"], ["--seconds", "3"]):
+        res = CliRunner().invoke(main, ["bench", "--device", "cpu", *extra])
+        assert res.exit_code == 2 and res.output.strip().splitlines() == [
+            "error: --set and --seconds go with --presets (the bench without it times fixed models)"]

@@ -18,8 +18,8 @@ from .app import echo_err, main
 @click.option("--presets", metavar="NAMES|cpu|gpu|all",
               help="Instead: each preset's own step (steps/s, images/s, MFU, peak memory), one process each; `cpu` "
                    "the presets sized for a CPU, `gpu` the others.")
-@click.option("--seconds", type=click.FloatRange(0), default=10.0, show_default=True,
-              help="With --presets: timed seconds per preset (at least 3 steps).")
+@click.option("--seconds", type=click.FloatRange(0),
+              help="With --presets: timed seconds per preset, at least 3 steps (default 10).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="With --presets: a config key changed in every preset timed (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path),
@@ -27,9 +27,13 @@ from .app import echo_err, main
 def bench(device, precision, iters, quick, presets, seconds, overrides, out):
     """Speed: our trainer against the usual AC-GAN loop, MFU, MS-SSIM, feature networks, the collapse monitor; or,
     with --presets, each preset's training step."""
+    from ..errors import UserError
     from ..io import atomic_write_text
 
+    if not presets and (overrides or seconds is not None):
+        raise UserError("--set and --seconds go with --presets (the bench without it times fixed models)")
     if presets:
+        seconds = 10.0 if seconds is None else seconds
         from ..bench.presets import format_presets, preset_speed, selection
         names = selection(presets)
         echo_err(f"timing {len(names)} presets, about {seconds:g} s each after their set-up")
