@@ -93,7 +93,9 @@ def device_label(device: torch.device) -> str:
 def preset_speed(names: list[str], device: str, seconds: float, log, overrides=()) -> list[dict]:
     for name in names:  # a bad name or --set is one line here, not a worker's traceback
         assemble(name, {"device": device}, ["monitor_every=0", *overrides])
-    rows = []
+    log(f"timing {len(names)} preset{'s' if len(names) > 1 else ''}, each in a process of its own: its set-up, two "
+        f"warm-up steps, then at least {seconds:g} s")
+    rows, width = [], max(20, *(len(n + "".join(f" {o}" for o in overrides)) for n in names))
     for name in names:
         res = subprocess.run([sys.executable, "-m", "acgan.bench.worker", "preset", name, device, str(seconds),
                               *overrides], capture_output=True, text=True)
@@ -101,7 +103,7 @@ def preset_speed(names: list[str], device: str, seconds: float, log, overrides=(
             raise RuntimeError(f"bench of preset {name} failed: {res.stderr[-2000:]}")
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
         r = rows[-1]
-        log(f"  {r['preset']:20s} {r['steps_per_s']:8.2f} steps/s {r['images_per_s']:9.1f} images/s  "
+        log(f"  {r['preset']:{width}s} {r['steps_per_s']:8.2f} steps/s {r['images_per_s']:9.1f} images/s  "
             f"MFU {r['mfu']:6.1%}")
     return rows
 
@@ -109,12 +111,13 @@ def preset_speed(names: list[str], device: str, seconds: float, log, overrides=(
 def format_presets(rows: list[dict]) -> str:
     if not rows:
         return ""
+    width = max(20, *(len(r["preset"]) for r in rows))
     lines = [f"presets on {rows[0]['gpu']} (random data of each preset's shape; MFU = achieved FLOP/s / the "
              "measured matmul peak in the preset's precision)",
-             f"{'preset':20s} {'shape':>6s} {'batch':>5s} {'D':>2s} {'prec':>5s} {'steps/s':>8s} {'images/s':>9s} "
+             f"{'preset':{width}s} {'shape':>6s} {'batch':>5s} {'D':>2s} {'prec':>5s} {'steps/s':>8s} {'images/s':>9s} "
              f"{'GFLOP/step':>10s} {'MFU':>6s} {'peak MB':>8s}"]
     for r in rows:
-        lines.append(f"{r['preset']:20s} {r['shape']:>6s} {r['batch']:5d} {r['d_steps']:2d} {r['precision']:>5s} "
+        lines.append(f"{r['preset']:{width}s} {r['shape']:>6s} {r['batch']:5d} {r['d_steps']:2d} {r['precision']:>5s} "
                      f"{r['steps_per_s']:8.2f} {r['images_per_s']:9.1f} {r['flops_per_step'] / 1e9:10.2f} "
                      f"{r['mfu']:6.1%} {r['peak_mb']:8.0f}")
     return "\n".join(lines)

@@ -36,7 +36,6 @@ def bench(device, precision, iters, quick, presets, seconds, overrides, out):
         seconds = 10.0 if seconds is None else seconds
         from ..bench.presets import format_presets, preset_speed, selection
         names = selection(presets)
-        echo_err(f"timing {len(names)} presets, about {seconds:g} s each after their set-up")
         results = preset_speed(names, device, seconds, log=echo_err, overrides=overrides)
         click.echo(format_presets(results))
     else:
