@@ -65,7 +65,9 @@ step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__versi
   'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
 step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench.json"
 # every preset's step and MFU, as rows to keep beside docs/benchmarks.md (on a CPU: one small preset, briefly)
-step bench-presets 300 $ACGAN bench --device "$DEV" --presets "$([ "$DEV" = cpu ] && echo demo || echo all)" \
+# (and StudioGAN's BigGAN shape on CIFAR-10, to set beside its published time for 100,000 steps)
+step bench-presets 400 $ACGAN bench --device "$DEV" \
+    --presets "$([ "$DEV" = cpu ] && echo demo || echo all,benchmarks/studiogan-cifar10.yaml)" \
     --seconds "$([ "$DEV" = cpu ] && echo 0 || echo 5)" --out "$OUT/gpu-bench.json"
 
 for preset in modern-cifar modern-64; do

@@ -105,6 +105,8 @@ def test_preset_selection():
     assert set(CPU_PRESETS) <= set(preset_names()) and sorted(cpu + gpu) == selection("all") == preset_names()
     assert "modern-64-cpu" in cpu and "modern-64" in gpu and not set(cpu) & set(gpu)
     assert selection("demo, modern-64") == ["demo", "modern-64"]
+    assert selection("cpu,modern-64,demo") == cpu + ["modern-64"]  # a group and names, each once
+    assert selection("benchmarks/studiogan-cifar10.yaml") == ["benchmarks/studiogan-cifar10.yaml"]
     with pytest.raises(UserError, match="no preset or YAML file 'nope'"):
         selection("demo,nope")
 

@@ -27,16 +27,18 @@ NATIVE = {"fashion-mnist": (1, 28), "mnist": (1, 28), "cifar10": (3, 32)}  # oth
 
 
 def selection(spec: str) -> list[str]:
-    """The presets `spec` names: comma-separated names, `cpu`, `gpu` or `all`."""
-    names = preset_names()
-    if spec == "all":
-        return names
-    if spec in ("cpu", "gpu"):
-        return [n for n in names if (n in CPU_PRESETS) == (spec == "cpu")]
-    chosen = [s.strip() for s in spec.split(",") if s.strip()]
-    for name in chosen:
-        load_yaml(name)  # an unknown name: one line naming the presets
-    return chosen
+    """The presets `spec` names, comma-separated: preset names, YAML files, and the groups `cpu` (the presets sized
+    for a CPU), `gpu` (the others) and `all`."""
+    names, chosen = preset_names(), []
+    groups = {"all": names, "cpu": [n for n in names if n in CPU_PRESETS],
+              "gpu": [n for n in names if n not in CPU_PRESETS]}
+    for item in (s.strip() for s in spec.split(",")):
+        if item in groups:
+            chosen += groups[item]
+        elif item:
+            load_yaml(item)  # an unknown name: one line naming the presets
+            chosen.append(item)
+    return list(dict.fromkeys(chosen))
 
 
 def preset_shape(cfg) -> tuple[int, int]:
