@@ -234,14 +234,19 @@ def test_a_run_says_how_long_its_steps_take_and_on_a_cpu_what_is_faster(tiny_cfg
     assert "faster on a CPU" not in (run / "log.txt").read_text()
     t = {"now": 0.0}
     monkeypatch.setattr(timing, "now", lambda: t["now"])
-    hours, gpu = timing.Forecast(2000, "cpu"), timing.Forecast(2000, "cuda")
+    forecasts = [timing.Forecast(2000, "cpu", 64, "biggan"), timing.Forecast(2000, "cuda", 64, "biggan"),
+                 timing.Forecast(2000, "cpu", 32, "resnet")]
     for step in range(1, 30):
-        t["now"] = 7.6 * step  # the 64 px CPU preset's step on a slow CPU
-        said = [f.after(step) for f in (hours, gpu)]
+        t["now"] = 7.6 * step  # the BigGAN pair's 64 px step on a slow CPU
+        said = [f.after(step) for f in forecasts]
         if any(said):
             break
-    assert said[0].startswith("at 0.132 steps/s the 1,996 steps left take about 4h12m; faster on a CPU: a smaller")
+    assert said[0] == ("at 0.132 steps/s the 1,996 steps left take about 4h12m; faster on a CPU: --preset "
+                       "small-64-cpu, a smaller --resolution, or --minutes N for a time budget; or a GPU "
+                       "(--device cuda)")
     assert said[1] == "at 0.132 steps/s the 1,996 steps left take about 4h12m"
+    assert "faster on a CPU: a CPU preset (docs/training.md), a smaller --resolution" in said[2]
+    hours = forecasts[0]
     assert hours.after(step + 1) is None  # said once
 
 

@@ -224,7 +224,8 @@ class Trainer(TrainerState):
         sums = torch.zeros(len(keys), device=self.device)
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
-        forecast = timing.Forecast(cfg.steps, self.device.type) if self.budget is None and main else None
+        forecast = (timing.Forecast(cfg.steps, self.device.type, self.data_record["resolution"], cfg.arch)
+                    if self.budget is None and main else None)
         if self.budget is not None:
             self.budget.begin(self.step)
             cfg.steps = timing.UNPLANNED  # the schedule keeps the recorded steps until the first estimate

@@ -85,8 +85,11 @@ class Forecast:
     that is hours, what would be faster. The first step's one-off costs (allocating, a compile) stay out."""
     STEPS, SECONDS, HOURS = 20, 20.0, 3600.0  # measured over 20 steps or 20 s, whichever comes first
 
-    def __init__(self, steps: int, device_type: str):
+    def __init__(self, steps: int, device_type: str, resolution: int = 0, arch: str = ""):
         self.steps, self.device_type, self.mark, self.done = steps, device_type, None, False
+        # the CPU recipe for 64 px and above (a run of it that takes hours is told the other ways)
+        self.preset = ("--preset small-64-cpu" if resolution >= 64 and arch != "dcgan-small"
+                       else "a CPU preset (docs/training.md)")
 
     def after(self, step: int) -> str | None:
         t = now()
@@ -102,8 +105,8 @@ class Forecast:
         left = (self.steps - step) / rate
         line = f"at {rate:.3g} steps/s the {self.steps - step:,} steps left take about {duration(left)}"
         if left > self.HOURS and self.device_type == "cpu":
-            line += ("; faster on a CPU: a smaller --resolution, a CPU preset (docs/training.md), or --minutes N for "
-                     "a time budget; or a GPU (--device cuda)")
+            line += (f"; faster on a CPU: {self.preset}, a smaller --resolution, or --minutes N for a time budget; "
+                     "or a GPU (--device cuda)")
         return line
 
 
