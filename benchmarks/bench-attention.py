@@ -28,6 +28,21 @@ def written_out(self, x):
     return x + self.gamma * self.o((g @ attn.transpose(1, 2)).view(b, -1, h, w))
 
 
+def interleaved(ways: dict, rounds: int) -> dict:
+    """{name: [seconds a step, each round]} of each way, (trainer, attention forward), timed round by round (a warm-up
+    step, then 3) so that a noisy machine slows all alike."""
+    times = {}
+    for _ in range(rounds):
+        for name, (trainer, forward) in ways.items():
+            biggan.SelfAttention.forward = forward
+            trainer.train_step()
+            start = time.perf_counter()
+            for _ in range(3):
+                trainer.train_step()
+            times.setdefault(name, []).append((time.perf_counter() - start) / 3)
+    return times
+
+
 def main(preset: str = "modern-64-cpu", rounds: int = 4) -> None:
     root = Path(tempfile.mkdtemp()) / "data"
     cfg = assemble(preset, {"data_dir": str(root), "precision": "fp32", "device": "cpu", "monitor_every": 0})
@@ -38,15 +53,8 @@ def main(preset: str = "modern-64-cpu", rounds: int = 4) -> None:
             Image.fromarray(rng.integers(0, 256, (cfg.resolution, cfg.resolution, 3), np.uint8)).save(
                 root / f"c{c}" / f"{i}.png")
     trainer = Trainer(cfg, load_data(cfg, cfg.resolution))
-    ways, times = {"written out": written_out, "fused": biggan.SelfAttention.forward}, {}
-    for _ in range(rounds):
-        for name, forward in ways.items():
-            biggan.SelfAttention.forward = forward
-            trainer.train_step()  # warm-up
-            start = time.perf_counter()
-            for _ in range(3):
-                trainer.train_step()
-            times.setdefault(name, []).append((time.perf_counter() - start) / 3)
+    times = interleaved({"written out": (trainer, written_out), "fused": (trainer, biggan.SelfAttention.forward)},
+                        rounds)
     for name, t in times.items():
         print(f"{name}: " + " ".join(f"{s:.3f}" for s in t) + f" s a step; best {min(t):.3f}")
     print(f"fused / written out: {min(times['written out']) / min(times['fused']):.2f}x the speed "

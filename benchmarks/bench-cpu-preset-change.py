@@ -7,7 +7,6 @@ e.g.   python benchmarks/bench-cpu-preset-change.py modern-64-cpu attention_res=
 Prints each round's seconds a step and the speed ratio of the two best."""
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -30,17 +29,8 @@ def trainer(preset: str, overrides: list[str]) -> Trainer:
 
 
 def main(preset: str, old_keys: list[str], rounds: int = 3) -> None:
-    ways = {"before": (trainer(preset, old_keys), bench_attention.written_out),
-            "now": (trainer(preset, []), biggan.SelfAttention.forward)}
-    times = {}
-    for _ in range(rounds):
-        for name, (t, forward) in ways.items():
-            biggan.SelfAttention.forward = forward
-            t.train_step()  # warm-up
-            start = time.perf_counter()
-            for _ in range(3):
-                t.train_step()
-            times.setdefault(name, []).append((time.perf_counter() - start) / 3)
+    times = bench_attention.interleaved({"before": (trainer(preset, old_keys), bench_attention.written_out),
+                                         "now": (trainer(preset, []), biggan.SelfAttention.forward)}, rounds)
     for name, t in times.items():
         print(f"{name} ({' '.join(old_keys) if name == 'before' else 'the preset'}): "
               + " ".join(f"{s:.3f}" for s in t) + f" s a step; best {min(t):.3f}")

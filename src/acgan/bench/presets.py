@@ -41,6 +41,11 @@ def selection(spec: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def label(preset: str, overrides=()) -> str:
+    """A row's name: the preset and the keys changed in it."""
+    return " ".join([preset, *overrides])
+
+
 def preset_shape(cfg) -> tuple[int, int]:
     """(channels, px) the preset trains at on its own data set."""
     channels, native = NATIVE.get(cfg.dataset, (3, cfg.resolution or 32))
@@ -73,8 +78,7 @@ def preset_worker(preset: str, device_name: str, seconds: float, overrides=()) -
     peak = matmul_peak(device, dtype)
     memory = (torch.cuda.max_memory_allocated() if device.type == "cuda"
               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) / 2 ** 20
-    return {"preset": preset + "".join(f" {o}" for o in overrides), "mode": "eager", "shape": f"{channels}x{px}",
-            "batch": cfg.batch_size,
+    return {"preset": label(preset, overrides), "mode": "eager", "shape": f"{channels}x{px}", "batch": cfg.batch_size,
             "d_steps": cfg.d_steps, "precision": trainer.precision, "steps_per_s": 1 / sec,
             "images_per_s": cfg.batch_size / sec, "flops_per_step": flops, "mfu": flops / sec / peak,
             "matmul_peak_flops": peak, "peak_mb": memory, "gpu": device_label(device)}
@@ -97,7 +101,7 @@ def preset_speed(names: list[str], device: str, seconds: float, log, overrides=(
         assemble(name, {"device": device}, ["monitor_every=0", *overrides])
     log(f"timing {len(names)} preset{'s' if len(names) > 1 else ''}, each in a process of its own: its set-up, two "
         f"warm-up steps, then at least {seconds:g} s")
-    rows, width = [], max(20, *(len(n + "".join(f" {o}" for o in overrides)) for n in names))
+    rows, width = [], max(20, *(len(label(n, overrides)) for n in names))
     for name in names:
         res = subprocess.run([sys.executable, "-m", "acgan.bench.worker", "preset", name, device, str(seconds),
                               *overrides], capture_output=True, text=True)
