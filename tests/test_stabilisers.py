@@ -24,7 +24,7 @@ def test_ema_ramp_and_update_by_hand():
     before = ema.model.weight.clone()
     with torch.no_grad():
         live.weight.add_(1.0)
-    ema.update(live, step=0)  # beta 0.1: 10% old, 90% new
+    ema.update(live, ema.weight(0))  # beta 0.1: 10% old, 90% new
     assert torch.allclose(ema.model.weight, 0.1 * before + 0.9 * live.weight)
     assert not ema.model.weight.requires_grad
 

@@ -72,6 +72,7 @@ class TrainConfig:
     precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where timed faster)
     channels_last: bool = True      # memory format for convolutions
     compile: bool = False           # torch.compile G and D (falls back to eager if it fails; 0.7-1.1x eager so far)
+    cuda_graphs: bool = False       # replay the whole step from a CUDA graph (falls back to eager where it cannot)
     sync_batchnorm: bool = True     # under torchrun: BatchNorm statistics over the global batch, as in 1 process
     log_every: int = 50             # steps between stats.jsonl lines (and host syncs)
     sample_every: int = 500         # steps between sample grids

@@ -62,8 +62,9 @@ def resolve_precision(name: str, device: torch.device) -> str:
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast around forward passes; weights, optimiser state and losses stay fp32."""
+def autocast(device: torch.device, precision: str, cache: bool = True):
+    """bf16 autocast around forward passes; weights, optimiser state and losses stay fp32. `cache`: keep the weights
+    cast once per autocast region (off while a CUDA graph records)."""
     if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=cache)
     return contextlib.nullcontext()

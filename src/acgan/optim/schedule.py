@@ -16,7 +16,8 @@ def lr_factor(schedule: str, step: int, steps: int) -> float:
 
 
 class LearningRates:
-    """Sets each optimiser's rate to its base rate times lr_factor before a step."""
+    """Sets each optimiser's rate to its base rate times lr_factor before a step: a float, or written into the
+    rate's tensor where a replayed step holds it in one (training/captured.py)."""
 
     def __init__(self, schedule: str, steps: int, pairs: list[tuple[torch.optim.Optimizer, float]]):
         self.schedule, self.steps, self.pairs = schedule, steps, pairs
@@ -27,4 +28,7 @@ class LearningRates:
         factor = lr_factor(self.schedule, step, self.steps)
         for opt, base in self.pairs:
             for group in opt.param_groups:
-                group["lr"] = base * factor
+                if torch.is_tensor(group["lr"]):
+                    group["lr"].fill_(base * factor)
+                else:
+                    group["lr"] = base * factor

@@ -53,9 +53,11 @@ class DeviceBatches:
         pass
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self.order.rows(step).to(self.device)
-        x = to_unit(self.images[idx])
-        return x.contiguous(memory_format=self.memory_format), self.labels[idx]
+        return self.take(self.order.rows(step).to(self.device))
+
+    def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch of rows `idx` (on the device): a replayed step indexes its fixed row buffer here."""
+        return to_unit(self.images[idx]).contiguous(memory_format=self.memory_format), self.labels[idx]
 
 
 class StreamedBatches:
@@ -100,14 +102,19 @@ class StreamedBatches:
         self._next = step
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.raw(step)
+        x = x.to(self.device, non_blocking=True)
+        return to_unit(x).contiguous(memory_format=self.memory_format), y.to(self.device)
+
+    def raw(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch `step` as read: uint8 images (pinned on CUDA) and labels, on the host."""
         if step != self._next:
             self._restart(step)
         got, x, y = self._queue.get()
         if isinstance(x, Exception):
             raise x
         self._next = step + 1
-        x = x.to(self.device, non_blocking=True)
-        return to_unit(x).contiguous(memory_format=self.memory_format), y.to(self.device)
+        return x, y
 
     def close(self) -> None:
         if self._thread is not None:

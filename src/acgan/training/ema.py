@@ -22,11 +22,17 @@ class EMA:
     def beta(self, step: int) -> float:
         return min(self.decay, (1 + step) / (self.ramp + step))
 
+    def weight(self, step: int) -> float:
+        """How far step `step`'s update moves the average towards G: 1 - beta."""
+        return 1 - self.beta(step)
+
     @torch.no_grad()
-    def update(self, G: nn.Module, step: int) -> None:
-        beta = self.beta(step)
+    def update(self, G: nn.Module, weight) -> None:
+        """Move the average by `weight` (`weight(step)`; a 0-d tensor of it in a replayed step) towards G."""
         ema, live = list(self.model.parameters()), list(G.parameters())
-        torch._foreach_lerp_(ema, live, 1 - beta)
+        # a tensor weight goes as a list of it: as a Scalar it would be read back to the host (and a graph would
+        # keep the value it read while recording)
+        torch._foreach_lerp_(ema, live, [weight] * len(ema) if torch.is_tensor(weight) else weight)
         for b_ema, b in zip(self.model.buffers(), G.buffers()):
             b_ema.copy_(b)
 

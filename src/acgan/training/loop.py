@@ -1,4 +1,4 @@
-"""The AC-GAN step engine: one D step then one G step per iteration, on one generated batch.
+"""The AC-GAN step engine: `d_steps` D steps then one G step per iteration (step.py), on one generated batch.
 
 Per step: fake = G(z, c); D learns from D(x_real) and D(fake.detach()); then G learns from D(fake) with D's
 weights frozen. Statistics stay on the device and are read back every `log_every` steps (one host sync). The
@@ -18,15 +18,16 @@ from ..data import ImageData
 from ..device import autocast, resolve_device
 from ..errors import Interrupted
 from ..losses import build_loss
-from ..losses.terms import Peers, StepView, build_terms
+from ..losses.terms import Peers, build_terms
 from ..models import build_models, count_parameters
-from ..models.augment import diff_augment, parse_policy
-from ..optim.nonfinite import diverged, finite, skip_if_not_finite
+from ..models.augment import parse_policy
+from ..optim.nonfinite import diverged, finite
 from ..optim.schedule import LearningRates
 from ..progress import progress as progress_bar
 from ..rundir import RunDir, data_record
 from . import timing
 from .batches import make_batches
+from .captured import WARMUP, Replay, unsupported
 from .compile import try_compile
 from .distributed import (
     PeerLost,
@@ -40,13 +41,14 @@ from .distributed import (
 )
 from .ema import EMA, standing_statistics
 from .monitor import CollapseMonitor
-from .noise import fixed_grid_inputs, training_inputs
+from .noise import fixed_grid_inputs
 from .precision import choose_precision
 from .signals import StopSignals
 from .state import TrainerState
+from .step import StepMaths
 
 
-class Trainer(TrainerState):
+class Trainer(StepMaths, TrainerState):
     def __init__(self, cfg: TrainConfig, data: ImageData, *, distributed: bool = True):
         """`data` is already at the model's resolution; `distributed` False trains in this process alone even under
         torchrun (class-split groups)."""
@@ -105,6 +107,15 @@ class Trainer(TrainerState):
         elif cfg.compile:
             self.compile_note = try_compile(self)
         self.d_frozen = self.D if self.dist.active else self.d_forward
+        self.sums = torch.zeros(len(self.stat_keys), device=self.device)  # the stats since the last log line
+        self.recording, self.replay, self.last_view = False, None, None
+        self.say = lambda msg: None  # run()'s log, for what a replayed step has to say
+        self.replaying = False
+        if cfg.cuda_graphs:
+            why = unsupported(self)
+            self.replaying = why is None
+            self.compile_note = (f"CUDA graph replays of the whole step after {WARMUP} eager steps"
+                                 if why is None else f"eager (cuda_graphs: {why})")
         self.noise_streams()
         self.monitor = None
         if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
@@ -165,63 +176,27 @@ class Trainer(TrainerState):
         return self.ema.model
 
     # --- one iteration ---
-    def _d_step(self, batch: int, keep_graph: bool) -> tuple[dict, StepView]:
-        """One D update on real batch `batch` and a fresh generated batch; returns (its stats, what it computed)."""
-        cfg, dev = self.cfg, self.device
-        x_real, y_real = self.batches.get(batch)
-        z, y_fake = training_inputs(cfg, self.num_classes, dev, self.dist.rank * self.local_batch, self.local_batch)
-        with autocast(dev, self.precision), torch.set_grad_enabled(keep_graph):
-            fake = self.g_forward(z, y_fake)  # only the last D step's fakes need G's graph, for G's step
-        with autocast(dev, self.precision):
-            d_real, d_fake = self.d_forward(self.augment(x_real)), self.d_forward(self.augment(fake.detach()))
-        d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
-        view = StepView(x_real, y_real, fake, y_fake, d_real, d_fake)
-        for term in self.d_terms:
-            added, d[term.name] = term(view)
-            d["loss"] = d["loss"] + added
-        self.opt_d.zero_grad(set_to_none=True)
-        d["loss"].backward()
-        if self.skip_nonfinite:
-            self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
-        self.opt_d.step()
-        return d, view
-
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.augment_policy) if self.augment_policy else x
-
     def train_step(self) -> dict:
-        """`d_steps` D updates (real batches d_steps * step + i), then one G update on the last generated batch."""
-        dev, n = self.device, self.cfg.d_steps
-        self.rates.apply(self.step)
-        for i in range(n):
-            d, view = self._d_step(n * self.step + i, keep_graph=i == n - 1)
-
-        self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        with autocast(dev, self.precision):
-            g_out = self.d_frozen(self.augment(view.fake))
-        g = self.loss.generator(g_out, view.fake_labels)
-        view = StepView(view.real, view.real_labels, view.fake, view.fake_labels, d_fake=g_out)
-        for term in self.g_terms:
-            added, g[term.name] = term(view)
-            g["loss"] = g["loss"] + added
-        self.opt_g.zero_grad(set_to_none=True)
-        g["loss"].backward()
-        if self.skip_nonfinite:
-            self.skipped += skip_if_not_finite(self.opt_g, g["loss"])
-        self.opt_g.step()
-        if self.ema:
-            self.ema.update(self.G, self.step)
-        self.D.requires_grad_(True)
-        self.step += 1
-        return {"d_loss": d["loss"].detach(), "g_loss": g["loss"].detach(),
-                **{k: v for k, v in d.items() if k != "loss"},
-                **{k: v for k, v in g.items() if k != "loss"}}
+        """One iteration (step.py) with the real batches d_steps * step + i, as the plain step feeds it, or replayed
+        from a CUDA graph (captured.py); returns its stats by name."""
+        if self.replaying and self.replay is None:  # after a resume's load_state: the feed takes the rates over
+            self.replay = Replay(self)
+        if self.replay is not None:
+            values = self.replay.step()
+        else:
+            n = self.cfg.d_steps
+            self.rates.apply(self.step)
+            reals = [self.batches.get(n * self.step + i) for i in range(n)]
+            values = self.iteration(reals, self.ema.weight(self.step) if self.ema else None)
+            self.step += 1
+        return dict(zip(self.stat_keys, values.unbind()))
 
     # --- the loop ---
     def run(self, run: RunDir, log, progress: bool = True) -> None:
         """Train to cfg.steps, or for self.budget's minutes; rank 0 hands stats, grids and checkpoints to `run`."""
-        cfg, keys = self.cfg, self.stat_keys
-        sums = torch.zeros(len(keys), device=self.device)
+        cfg, keys, sums = self.cfg, self.stat_keys, self.sums
+        self.say = log
+        sums.zero_()
         count, t_last = 0, time.perf_counter()
         main = self.dist.is_main
         forecast = (timing.Forecast(cfg.steps, self.device.type, self.data_record["resolution"], cfg.arch)
@@ -235,9 +210,7 @@ class Trainer(TrainerState):
         try:
             with StopSignals() as signals:
                 while self.step < cfg.steps:
-                    out = self.train_step()
-                    values = torch.stack([out[k].float() for k in keys])
-                    sums += torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0) if self.skip_nonfinite else values
+                    self.train_step()
                     count += 1
                     bar.update(1)
                     if self.budget is not None:

@@ -8,6 +8,15 @@ from ..errors import UserError
 from ..models.common import ActivationNoise, FastDropout
 
 
+def plain(optimizer_state: dict) -> dict:
+    """An optimiser's state as the plain step holds it: a replayed step's learning-rate tensors (captured.py) as
+    floats and `capturable` off, so that checkpoints are the same whichever way the run stepped."""
+    for group in optimizer_state["param_groups"]:
+        if torch.is_tensor(group["lr"]):
+            group["lr"], group["capturable"] = float(group["lr"]), False
+    return optimizer_state
+
+
 class TrainerState:
     """The checkpoint half of Trainer (loop.py): G, D, G's EMA, the loss terms' state, both optimisers, the RNGs."""
 
@@ -27,7 +36,7 @@ class TrainerState:
         ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
         terms = {t.name: t.state_dict() for t in self.d_terms + self.g_terms if t.state_dict()}
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **terms,
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "opt_g": plain(self.opt_g.state_dict()), "opt_d": plain(self.opt_d.state_dict()),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
                 else torch.zeros(0, dtype=torch.uint8)}

@@ -35,7 +35,8 @@ def nearest_real(fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tens
     """Mean, over the real images that have a generated image of their class in the batch, of the mean squared
     difference (after `pool` x `pool` average pooling) to the nearest such image; 0 if none has."""
     nearest = _nearest(_distances(_rows(real, pool), _rows(fake, pool)), real_labels, fake_labels).values
-    return torch.nan_to_num(nearest[torch.isfinite(nearest)].mean())
+    found = torch.isfinite(nearest)  # a mask, not a selection: its shape is fixed, so a CUDA graph can record it
+    return torch.where(found, nearest, 0.0).sum() / found.sum().clamp(min=1)
 
 
 def nearest_real_shared(fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,

@@ -1,0 +1,88 @@
+"""The step a CUDA graph replays (training/captured.py), run eagerly on the CPU: it trains what the plain step
+trains, bit for bit, resumes bit-identically, writes the same checkpoints, and a recording that fails falls back."""
+import dataclasses
+import functools
+
+import pytest
+import torch
+
+import acgan.training.loop as loop_module
+from acgan.rundir import RunDir
+from acgan.training.captured import WARMUP, Replay
+from acgan.training.single_run import train
+
+from .conftest import straight_and_resumed
+
+# everything a step can hold: several D steps, a learning-rate schedule, the EMA, skipping, DiffAugment's random
+# ops, dropout, both extra terms (LeCam's running state, IMLE's masked mean)
+FULL = dict(d_steps=2, ema_decay=0.999, lr_schedule="linear", nan_policy="skip", diffaugment="color,translation,cutout",
+            lecam=0.1, imle=1.0, steps=6)
+
+
+def assert_same_state(a, b, where="state"):
+    """Every tensor, number and string of two checkpoints' states (nested) is identical."""
+    assert type(a) is type(b) or (isinstance(a, dict) and isinstance(b, dict)), (where, type(a), type(b))
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same_state(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_state(x, y, f"{where}[{i}]")
+    elif torch.is_tensor(a):
+        assert a.dtype == b.dtype and torch.equal(a, b), f"{where} differs"
+    else:
+        assert a == b, (where, a, b)
+
+
+def fed_on_cpu(monkeypatch, record=False):
+    """Runs on the CPU take the replayed step's way: its feed, eagerly (`record`: and try to record a graph)."""
+    monkeypatch.setattr(loop_module, "unsupported", lambda trainer: None)
+    monkeypatch.setattr(loop_module, "Replay", functools.partial(Replay, record=record))
+
+
+@pytest.mark.parametrize("memory", [None, 0.0], ids=["held", "streamed"])
+def test_the_fed_step_trains_and_checkpoints_what_the_plain_step_does(tiny_cfg, tmp_path, monkeypatch, memory):
+    cfg = dataclasses.replace(tiny_cfg, **FULL, data_memory_gb=memory)
+    plain = RunDir(train(cfg, tmp_path / "plain", progress=False)).load_checkpoint()[0]
+    fed_on_cpu(monkeypatch)
+    fed_run = train(dataclasses.replace(cfg, cuda_graphs=True), tmp_path / "fed", progress=False)
+    fed = RunDir(fed_run).load_checkpoint()[0]
+    assert plain["opt_d"]["param_groups"][0]["lr"] == pytest.approx(cfg.lr_d / cfg.steps)  # the schedule ran
+    assert plain["lecam"]["count"] == cfg.steps * cfg.d_steps
+    assert_same_state(plain, fed)  # weights, EMA, both optimisers (rates as floats), LeCam's state, RNG
+    rows = [[{k: v for k, v in row.items() if k not in ("step_time_s", "images_per_s")}
+             for row in RunDir(tmp_path / run).read_stats()] for run in ("plain", "fed")]
+    assert rows[0] == rows[1] and len(rows[0]) == cfg.steps // cfg.log_every  # the stats, summed on the device alike
+
+
+def test_the_fed_step_resumes_bit_identically(tiny_cfg, tmp_path, monkeypatch):
+    fed_on_cpu(monkeypatch)
+    # a linear schedule is not resumed to a new total of steps (its rates follow the total): constant here
+    cfg = dataclasses.replace(tiny_cfg, **dict(FULL, lr_schedule="constant"), cuda_graphs=True)
+    straight, resumed = straight_and_resumed(cfg, tmp_path, steps=6, cut=3)
+    assert_same_state(straight, resumed)
+
+
+def test_a_recording_that_fails_says_why_once_and_trains_on_eagerly(tiny_cfg, tmp_path, monkeypatch, capsys):
+    cfg = dataclasses.replace(tiny_cfg, **FULL)
+    plain = RunDir(train(cfg, tmp_path / "plain", progress=False)).load_checkpoint()[0]
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("operation not permitted when stream is capturing\nmore")
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", refused)
+    fed_on_cpu(monkeypatch, record=True)
+    run = train(dataclasses.replace(cfg, cuda_graphs=True), tmp_path / "fed", progress=False)
+    log = (run / "log.txt").read_text().splitlines()
+    said = [line for line in log if "CUDA graph" in line or "cuda_graphs" in line]
+    assert len(said) == 2 and "CUDA graph replays of the whole step" in said[0], said  # the start line, then why
+    assert said[1].endswith(f"step {WARMUP + 1}: eager (cuda_graphs: recording failed: RuntimeError: operation not "
+                            "permitted when stream is capturing); training goes on with eager steps"), said[1]
+    assert_same_state(plain, RunDir(run).load_checkpoint()[0])  # the failed recording changed nothing
+
+
+def test_without_cuda_the_key_trains_eagerly_and_says_so(tiny_cfg, tmp_path):
+    run = train(dataclasses.replace(tiny_cfg, cuda_graphs=True, steps=2), tmp_path / "run", progress=False)
+    start = next(line for line in (run / "log.txt").read_text().splitlines() if "start:" in line)
+    assert "eager (cuda_graphs: CUDA graphs need a CUDA device)" in start
