@@ -121,3 +121,15 @@ def test_preset_options_without_presets_are_refused():
         res = CliRunner().invoke(main, ["bench", "--device", "cpu", *extra])
         assert res.exit_code == 2 and res.output.strip().splitlines() == [
             "error: --set and --seconds go with --presets (the bench without it times fixed models)"]
+
+
+def test_a_preset_is_timed_captured_and_in_the_public_loop_too():
+    """On CUDA the bench times each preset three ways; on a CPU a captured row falls back and says it is eager, and
+    the public loop (baseline.py) runs on the preset's own G and D. The table shows rows without FLOPs."""
+    from acgan.bench.presets import format_presets, preset_worker
+    captured = preset_worker("demo", "cpu", 0, ["batch_size=16"], mode="captured")
+    assert (captured["mode"], captured["note"]) == ("eager", "eager (cuda_graphs: CUDA graphs need a CUDA device)")
+    public = preset_worker("demo", "cpu", 0, ["batch_size=16"], mode="public loop")
+    assert (public["mode"], public["d_steps"], public["precision"], public["mfu"]) == ("public loop", 1, "fp32", None)
+    table = format_presets([captured, public])
+    assert "public loop" in table and f"{1e5 / public['steps_per_s'] / 3600:9.1f}h" in table
