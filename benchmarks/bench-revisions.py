@@ -1,6 +1,7 @@
 """Presets' training speed at two revisions of the code, side by side: each round times every preset at the old
 revision, then at the new one (`acgan bench --presets`' worker function, a fresh process each, at the preset's own
-precision), so both meet the same drift of the machine; prints every reading and the medians' ratio.
+precision), so both meet the same drift of the machine; prints every reading, the medians and the median of the
+rounds' ratios (the figure to quote: a machine's speed drifts by 10-20% between minutes).
 
 usage: python benchmarks/bench-revisions.py OLD_REV [NEW_REV] [--presets demo,cifar-cpu] [--rounds 6] [--seconds 10]
 NEW_REV defaults to the working tree. The old revision is checked out in a temporary git worktree."""
@@ -55,8 +56,10 @@ def main() -> None:
                 if tree != ROOT:
                     subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
     for preset in args.presets.split(","):
-        old, new = (statistics.median(readings[(preset, n)]) for n in ("old", "new"))
-        print(f"{preset}: median {old:.2f} -> {new:.2f} steps/s ({new / old:.2f}x)")
+        old, new = (readings[(preset, n)] for n in ("old", "new"))
+        paired = statistics.median(b / a for a, b in zip(old, new))  # a round's two readings share its drift
+        print(f"{preset}: median {statistics.median(old):.2f} -> {statistics.median(new):.2f} steps/s; "
+              f"the rounds' ratios new/old: median {paired:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The CUDA path end to end, in about 9 minutes on one GPU (7.3 on an H200 with GPU_CHECK_SECONDS=45), with one JSON
-# summary: `acgan bench --device cuda`, and with --presets every preset's step and MFU; modern-cifar and modern-64 trained for about 100 s each (images/s, precision,
-# peak memory); bf16 autocast (the presets' precision: auto); torch.compile; the same training under torchrun (one
-# process: with one GPU torchrun gives WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank
-# process group, an all-reduce, the global BatchNorm); sample, check and evaluate on CUDA. With real data (DATA_ZIP) it
-# also trains cifar-cpu whole on the GPU and evaluates it as on a CPU, so its quality can be set beside the CPU's
-# readings (docs/results/family.md). The test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
+# The CUDA path, with one JSON summary. By default (about 8 minutes): the captured step's tests on the GPU
+# (tests/test_cuda_graphs.py: it trains what the eager step trains, fresh noise every replay, no host sync), the
+# bench of the presets the targets name, each eager, captured and in the public AC-GAN loop side by side (rows in
+# gpu-bench.json: copy it to docs/results/), and modern-cifar trained captured for GPU_CHECK_MINUTES, then `check`
+# and `evaluate` on it (samples, accuracy, variety, FID in the evaluator's space). GPU_CHECK_ALL=1 adds what the first
+# GPU run checked (about 9 minutes more): `acgan bench --device cuda`; modern-cifar and modern-64 trained eagerly for
+# GPU_CHECK_SECONDS each; torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
+# WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank process group, an all-reduce, the
+# global BatchNorm); sample on CUDA; with real data (DATA_ZIP) cifar-cpu trained whole and evaluated as on a CPU. The
+# test suite does not run it. Numbers go to docs/benchmarks.md ("GPU").
 #
 # usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
 #        synthetic class folders written here and no quality run; default OUT: gpu-check/)
+#        GPU_CHECK_MINUTES (default 2): the captured modern-cifar run; GPU_CHECK_PRESETS: the bench's presets
 #        GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips the quality run,
 #        GPU_CHECK_QUALITY_STEPS shortens it; GPU_CHECK_COMPILE_BENCH=1 adds eager against torch.compile for
 #        modern-cifar and modern-64 (benchmarks/bench-compile.py; up to 5 minutes more)
@@ -63,13 +67,24 @@ fi
 step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__version__, 'cuda': torch.version.cuda,
   'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
   'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
-step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench.json"
-# every preset's step and MFU, as rows to keep beside docs/benchmarks.md (on a CPU: one small preset, briefly)
-# (and StudioGAN's BigGAN shape on CIFAR-10, to set beside its published time for 100,000 steps)
-step bench-presets 400 $ACGAN bench --device "$DEV" \
-    --presets "$([ "$DEV" = cpu ] && echo demo || echo all,benchmarks/studiogan-cifar10.yaml)" \
-    --seconds "$([ "$DEV" = cpu ] && echo 0 || echo 5)" --out "$OUT/gpu-bench.json"
+[ "$DEV" = cuda ] && step captured-test 300 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py
+# the targets' presets, eager, captured and in the public loop (on a CPU: demo, eager only), as rows to keep in
+# docs/results/gpu-bench.json; StudioGAN's BigGAN shape on CIFAR-10, beside its published time for 100,000 steps
+TARGETS=demo,cifar-cpu,modern-cifar,modern-64,benchmarks/studiogan-cifar10.yaml
+step bench-presets 480 $ACGAN bench --device "$DEV" \
+    --presets "${GPU_CHECK_PRESETS:-$([ "$DEV" = cpu ] && echo demo || echo $TARGETS)}" \
+    --seconds "$([ "$DEV" = cpu ] && echo 0 || echo 3)" --out "$OUT/gpu-bench.json"
+# the quality window: modern-cifar trained captured for a fixed time, then the evaluator and the evaluation
+MINUTES=${GPU_CHECK_MINUTES:-2}
+step train-captured "$(awk "BEGIN {print int($MINUTES * 60 + 120)}")" $ACGAN train --preset modern-cifar \
+    --dataset folder --data-dir "$DATA" --resolution 32 --device "$DEV" --minutes "$MINUTES" \
+    --out "$OUT/run-captured" --force --quiet --set cuda_graphs=true --set monitor_every=0 "${SETS[@]}"
+step check 180 $ACGAN check "$OUT/run-captured" --per-class 50 --device "$DEV"
+step evaluate 240 $ACGAN evaluate "$OUT/run-captured" --device "$DEV" --per-class 50 --real-per-class 50 \
+    --pairs 20 --inception off
 
+if [ "${GPU_CHECK_ALL:-0}" = 1 ]; then
+step bench 150 $ACGAN bench --device "$DEV" --quick --iters 10 --out "$OUT/bench.json"
 for preset in modern-cifar modern-64; do
   res=32; [ $preset = modern-64 ] && res=64
   # steps for SECONDS_EACH seconds, from 10 timed steps
@@ -128,9 +143,6 @@ dist.destroy_process_group()
 PY
 step nccl 120 $PY -m torch.distributed.run --standalone --nproc_per_node 1 "$OUT/nccl.py"
 step sample 60 $ACGAN sample "$OUT/run-modern-64" --device "$DEV" --per-class 8 --out "$OUT/samples.png" --force
-step check 180 $ACGAN check "$OUT/run-modern-cifar" --per-class 50 --device "$DEV"
-step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-class 50 --real-per-class 50 \
-    --pairs 20 --inception off
 
 # eager against torch.compile for the GPU presets, side by side (compiling BigGAN took over 100 s on an H200)
 [ "${GPU_CHECK_COMPILE_BENCH:-0}" = 1 ] && step bench-compile 300 $PY benchmarks/bench-compile.py modern-cifar modern-64 \
@@ -138,6 +150,7 @@ step evaluate 240 $ACGAN evaluate "$OUT/run-modern-cifar" --device "$DEV" --per-
 
 # the default evaluation (500 samples a class, every measure), seed 0, on the GPU
 [ "$QUALITY" = 1 ] && step quality-evaluate 240 $ACGAN evaluate "$OUT/quality-cifar-cpu" --device "$DEV" --seed 0
+fi
 
 $PY - "$OUT" <<'PY' > "$OUT/summary.json"
 import json, sys
@@ -163,15 +176,20 @@ for run in [p for p in sorted(out.glob("run-*")) + sorted(out.glob("quality-*"))
 rows = out / "bench-compile.out"
 if rows.is_file():
     summary["bench-compile"] = [json.loads(line) for line in rows.read_text().splitlines() if line.startswith("{")]
-quality = out / "quality-cifar-cpu" / "metrics.json"
-if quality.is_file():
+for name in ("quality-cifar-cpu", "run-captured"):
+    quality = out / name / "metrics.json"
+    if not quality.is_file():
+        continue
     m = json.loads(quality.read_text())
     cd = m["class_diversity"]
     variety = {row["class"]: row["variety"] for row in cd["per_class"]}
-    summary.setdefault("quality-cifar-cpu", {}).update({
+    summary.setdefault(name, {}).update({
         "step": m["step"], "accuracy": m["discriminability"]["generated"][str(m["model_resolution"])]["accuracy"],
         "lowest_variety": cd["lowest_variety"], "class_mean_variety": sum(variety.values()) / len(variety),
         "collapsed": cd["collapsed_classes"], "domain_fid": m["domain_metrics"]["fid"], "variety": variety})
+rows = out / "gpu-bench.json"
+if rows.is_file():
+    summary["gpu-bench"] = json.loads(rows.read_text())
 print(json.dumps(summary, indent=1))
 PY
 log "wrote $OUT/summary.json"
