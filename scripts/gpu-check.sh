@@ -68,8 +68,8 @@ step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__versi
   'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
   'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
 [ "$DEV" = cuda ] && step captured-test 300 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py
-# the targets' presets, eager, captured and in the public loop (on a CPU: demo, eager only), as rows to keep in
-# docs/results/gpu-bench.json; StudioGAN's BigGAN shape on CIFAR-10, beside its published time for 100,000 steps
+# the targets' presets, eager, captured and in the public loop (on a CPU: demo, eager only), as rows to keep in the
+# docs' results (gpu-bench.json); StudioGAN's BigGAN shape on CIFAR-10, beside its published time for 100,000 steps
 TARGETS=demo,cifar-cpu,modern-cifar,modern-64,benchmarks/studiogan-cifar10.yaml
 step bench-presets 480 $ACGAN bench --device "$DEV" \
     --presets "${GPU_CHECK_PRESETS:-$([ "$DEV" = cpu ] && echo demo || echo $TARGETS)}" \
