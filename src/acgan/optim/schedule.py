@@ -21,12 +21,17 @@ class LearningRates:
 
     def __init__(self, schedule: str, steps: int, pairs: list[tuple[torch.optim.Optimizer, float]]):
         self.schedule, self.steps, self.pairs = schedule, steps, pairs
+        self.rates = {id(opt): base for opt, base in pairs}  # what each optimiser's last step took, as a float
+
+    def current(self, opt: torch.optim.Optimizer) -> float:
+        return self.rates[id(opt)]
 
     def apply(self, step: int) -> None:
         if self.schedule == "constant":
             return
         factor = lr_factor(self.schedule, step, self.steps)
         for opt, base in self.pairs:
+            self.rates[id(opt)] = base * factor
             for group in opt.param_groups:
                 if torch.is_tensor(group["lr"]):
                     group["lr"].fill_(base * factor)

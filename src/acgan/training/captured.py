@@ -94,6 +94,7 @@ class Replay:
         self.stream = torch.cuda.Stream() if cuda else None
 
     def step(self) -> torch.Tensor:
+        """One step; returns its stats (a copy: the next replay writes the graph's own)."""
         t = self.t
         self.feed.fill(t.step)
         if self.graph is not None:
@@ -105,7 +106,7 @@ class Replay:
                 self.values = t.iteration(self.feed.reals(), self.feed.ema_weight)
             self.eager_steps += 1
         t.step += 1
-        return self.values
+        return self.values.clone() if self.graph is not None else self.values
 
     def _side_stream(self):
         if self.stream is None:
@@ -115,23 +116,34 @@ class Replay:
 
     def _record(self) -> None:
         """Record this step's iteration and replay it (recording runs nothing); on any failure, say why and go on
-        with eager steps from this one: a recording that failed changed no weight."""
-        t, start = self.t, time.perf_counter()
+        with eager steps from this one: a recording that failed changed no weight.
+
+        Errors are caught per thread (`thread_local`): the streaming reader's pinned copies on its own thread must
+        not break the recording. A failed recording leaves the capture stream current, the device's generator in
+        capture mode and a memory pool held: `_Before` puts them back."""
+        t, start, before = self.t, time.perf_counter(), None
         t.recording = True
         try:
             graph = torch.cuda.CUDAGraph()
+            before = _Before(t.device)
             for opt in (t.opt_d, t.opt_g):
                 opt.zero_grad(set_to_none=True)  # the gradients are allocated by the recorded backward passes
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, pool=before.pool, capture_error_mode="thread_local"):
                 values = t.iteration(self.feed.reals(), self.feed.ema_weight)
             graph.replay()
         except Exception as e:  # recording fails in many ways (a host read, an unsupported kernel): say which
-            said = str(e).splitlines()[0] if str(e) else ""
+            cause = e.__context__ if e.__context__ is not None else e  # the body's error, not capture_end's
+            said = str(cause).splitlines()[0] if str(cause) else ""
+            graph = None
+            if before is not None:
+                before.restore()
             t.recording, t.replay, t.replaying = False, None, False
-            t.compile_note = f"eager (cuda_graphs: recording failed: {type(e).__name__}: {said[:120]})"
-            t.say(f"step {t.step + 1}: {t.compile_note}; training goes on with eager steps")
+            t.D.requires_grad_(True)  # a failure in G's half left D frozen
             for opt in (t.opt_d, t.opt_g):
                 opt.zero_grad(set_to_none=True)
+                opt.__dict__.pop("found_inf", None)
+            t.compile_note = f"eager (cuda_graphs: recording failed: {type(cause).__name__}: {said[:120]})"
+            t.say(f"step {t.step + 1}: {t.compile_note}; training goes on with eager steps")
             self.values = t.iteration(self.feed.reals(), self.feed.ema_weight)
             return
         finally:
@@ -139,6 +151,27 @@ class Replay:
         self.graph, self.values = graph, values
         t.say(f"step {t.step + 1}: the training step is replayed from a CUDA graph from here (recorded in "
               f"{time.perf_counter() - start:.1f} s)")
+
+
+class _Before:
+    """The CUDA state a recording changes (the current stream, the device's generator, the graph's memory pool), to
+    put back after a recording that failed."""
+
+    def __init__(self, device: torch.device):
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        self.index, self.stream = index, torch.cuda.current_stream(index)
+        self.generator = torch.cuda.default_generators[index]
+        self.rng = self.generator.clone_state()
+        self.pool = torch.cuda.graph_pool_handle()
+
+    def restore(self) -> None:
+        steps = (lambda: torch.cuda.set_stream(self.stream),
+                 lambda: self.generator.graphsafe_set_state(self.rng),
+                 lambda: torch._C._cuda_endAllocateToPool(self.index, self.pool),
+                 lambda: torch._C._cuda_releasePool(self.index, self.pool))
+        for step in steps:  # each on its own: what the failure left in place differs with where it struck
+            with contextlib.suppress(Exception):
+                step()
 
 
 @contextlib.contextmanager

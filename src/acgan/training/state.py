@@ -8,12 +8,13 @@ from ..errors import UserError
 from ..models.common import ActivationNoise, FastDropout
 
 
-def plain(optimizer_state: dict) -> dict:
-    """An optimiser's state as the plain step holds it: a replayed step's learning-rate tensors (captured.py) as
-    floats and `capturable` off, so that checkpoints are the same whichever way the run stepped."""
+def plain(optimizer_state: dict, rate: float) -> dict:
+    """An optimiser's state as the plain step holds it: a replayed step's learning-rate tensor (captured.py; float32
+    on CUDA) as the float `rate` the schedule set, and `capturable` off, so that checkpoints are the same whichever
+    way the run stepped."""
     for group in optimizer_state["param_groups"]:
         if torch.is_tensor(group["lr"]):
-            group["lr"], group["capturable"] = float(group["lr"]), False
+            group["lr"], group["capturable"] = rate, False
     return optimizer_state
 
 
@@ -36,12 +37,14 @@ class TrainerState:
         ema = {"G_ema": self.sampler.state_dict()} if self.ema else {}
         terms = {t.name: t.state_dict() for t in self.d_terms + self.g_terms if t.state_dict()}
         return {"step": self.step, "G": self.G.state_dict(), "D": self.D.state_dict(), **ema, **terms,
-                "opt_g": plain(self.opt_g.state_dict()), "opt_d": plain(self.opt_d.state_dict()),
+                "opt_g": plain(self.opt_g.state_dict(), self.rates.current(self.opt_g)),
+                "opt_d": plain(self.opt_d.state_dict(), self.rates.current(self.opt_d)),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state() if self.device.type == "cuda"
                 else torch.zeros(0, dtype=torch.uint8)}
 
     def load_state(self, ckpt: dict, source: str) -> None:
+        self.replay = None  # the optimisers' state is replaced: a graph recorded on the old tensors would train none
         try:
             self.G.load_state_dict(ckpt["G"])
             self.D.load_state_dict(ckpt["D"])
