@@ -31,9 +31,12 @@ def steps_for(cfg: TrainConfig, minutes: float, trial_steps: int = 20) -> tuple[
     """(steps that fit in `minutes` on this machine, seconds per step), timed on a throw-away trainer."""
     trainer = Trainer(dataclasses.replace(cfg, monitor_every=0), load_training_data(cfg), distributed=False)
     trainer.train_step()  # first-step allocations
+    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)  # a GPU runs behind the host
+    sync()
     start = time.perf_counter()
     for _ in range(trial_steps):
         trainer.train_step()
+    sync()
     per_step = (time.perf_counter() - start) / trial_steps
     return max(1, int(minutes * 60 / per_step)), per_step
 
