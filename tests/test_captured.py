@@ -5,6 +5,7 @@ import functools
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import acgan.training.loop as loop_module
 from acgan.rundir import RunDir
@@ -86,3 +87,46 @@ def test_without_cuda_the_key_trains_eagerly_and_says_so(tiny_cfg, tmp_path):
     run = train(dataclasses.replace(tiny_cfg, cuda_graphs=True, steps=2), tmp_path / "run", progress=False)
     start = next(line for line in (run / "log.txt").read_text().splitlines() if "start:" in line)
     assert "eager (cuda_graphs: CUDA graphs need a CUDA device)" in start
+
+
+class HostReads(TorchDispatchMode):
+    """The operators a step ran that read a device value back to the host (on CUDA: a sync, which a graph being
+    recorded refuses): `.item()` and its kin, data-dependent shapes, boolean-mask indexing."""
+    READS = {"_local_scalar_dense", "nonzero", "masked_select", "_unique2", "unique_dim", "unique_consecutive",
+             "bincount", "equal", "is_nonzero", "repeat_interleave", "histc"}
+
+    def __init__(self):
+        super().__init__()
+        self.found = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        masks = func.overloadpacket is torch.ops.aten.index and any(
+            torch.is_tensor(i) and i.dtype in (torch.bool, torch.uint8) for i in (args[1] if len(args) > 1 else ()))
+        if name in self.READS or masks:
+            self.found.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("preset, keys", [
+    ("demo", ["nan_policy=skip", "lecam=0.1", "lr_schedule=linear", "d_steps=2"]),
+    *[("demo", [f"loss={loss}"]) for loss in ("acgan", "acgan-mod", "tac", "projection", "reacgan")],
+    ("modern-cifar", ["g_width=8", "d_width=8"]),
+    ("modern-64", ["g_width=4", "d_width=4", "batch_size=4", "precision=fp32"]),
+], ids=lambda v: v if isinstance(v, str) else ",".join(v))
+def test_no_step_reads_a_value_back(preset, keys):
+    """Every loss, extra term and architecture a preset trains runs its whole step (both players' forward and
+    backward passes, Adam, the EMA, the stats' sum) without reading a device value back: the condition for recording
+    it as a CUDA graph, checked on the CPU by watching every operator the step dispatches."""
+    from acgan.bench.presets import preset_shape
+    from acgan.bench.run import synthetic_data
+    from acgan.config import assemble
+    from acgan.training.loop import Trainer
+    cfg = assemble(preset, {"device": "cpu"}, ["monitor_every=0", "batch_size=8", *keys])
+    channels, px = preset_shape(cfg)
+    trainer = Trainer(cfg, synthetic_data(cfg.arch, n=64, shape=(channels, px)))
+    replay = Replay(trainer, record=False)
+    replay.step()  # the optimisers' state is created here, as in the eager warm-up before a recording
+    with HostReads() as reads:
+        replay.step()
+    assert not reads.found, reads.found

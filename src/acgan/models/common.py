@@ -24,7 +24,10 @@ class ClassConditioning(nn.Module):
         if self.embed is not None:
             code = self.embed(labels)
         else:
-            code = F.one_hot(labels, self.num_classes).to(z.dtype)
+            # a comparison, not F.one_hot: on a CPU one_hot reads the labels' range back, which a step recorded as a
+            # CUDA graph must not do (tests/test_captured.py watches every step for such reads)
+            classes = torch.arange(self.num_classes, device=labels.device)
+            code = (labels[:, None] == classes).to(z.dtype)
         return torch.cat([z, code], dim=1)
 
 
