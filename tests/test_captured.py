@@ -8,6 +8,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import acgan.training.loop as loop_module
+from acgan.errors import UserError
 from acgan.rundir import RunDir
 from acgan.training.captured import WARMUP, Replay
 from acgan.training.single_run import train
@@ -78,15 +79,56 @@ def test_a_recording_that_fails_says_why_once_and_trains_on_eagerly(tiny_cfg, tm
     log = (run / "log.txt").read_text().splitlines()
     said = [line for line in log if "CUDA graph" in line or "cuda_graphs" in line]
     assert len(said) == 2 and "CUDA graph replays of the whole step" in said[0], said  # the start line, then why
-    assert said[1].endswith(f"step {WARMUP + 1}: eager (cuda_graphs: recording failed: RuntimeError: operation not "
-                            "permitted when stream is capturing); training goes on with eager steps"), said[1]
+    assert said[1].endswith(f"step {WARMUP + 1}: cuda_graphs: recording failed (RuntimeError: operation not "
+                            "permitted when stream is capturing): the step reads a value back or runs what a graph "
+                            "cannot hold; training goes on with eager steps (cuda_graphs=false skips the attempt)")
     assert_same_state(plain, RunDir(run).load_checkpoint()[0])  # the failed recording changed nothing
+
+
+def test_a_recording_that_fails_in_g_s_half_leaves_the_trainer_whole(tiny_cfg, monkeypatch):
+    """A recording broken inside the step (here in G's half, where D is frozen) hands the next eager steps D
+    trainable again and fresh gradients. On a CPU the 'recording' runs the body eagerly up to the failure."""
+    from acgan.data import load_data
+    from acgan.training import captured
+    from acgan.training.loop import Trainer
+
+    class Recorded:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: None)
+    monkeypatch.setattr(torch.cuda, "graph", Recorded)
+    before = type("Before", (), {"pool": None, "restore": lambda self: None})  # no CUDA state to put back here
+    monkeypatch.setattr(captured, "_Before", lambda device: before())
+    cfg = dataclasses.replace(tiny_cfg, **FULL)
+    t = Trainer(cfg, load_data(cfg, 16))
+    t.replay, t.graphs_wanted, said = Replay(t, record=True), True, []
+    t.say = said.append
+    generator = t.loss.generator
+
+    def host_read_while_recording(*args):
+        if t.recording:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        return generator(*args)
+    t.loss.generator = host_read_while_recording
+    for _ in range(WARMUP + 3):
+        t.train_step()
+    assert t.step == WARMUP + 3 and t.replay is None and not t.recording
+    assert len(said) == 1 and said[0].startswith(f"step {WARMUP + 1}: cuda_graphs: recording failed"), said
+    assert all(p.requires_grad for p in t.D.parameters())
 
 
 def test_without_cuda_the_key_trains_eagerly_and_says_so(tiny_cfg, tmp_path):
     run = train(dataclasses.replace(tiny_cfg, cuda_graphs=True, steps=2), tmp_path / "run", progress=False)
     start = next(line for line in (run / "log.txt").read_text().splitlines() if "start:" in line)
-    assert "eager (cuda_graphs: CUDA graphs need a CUDA device)" in start
+    assert "eager; cuda_graphs off: it needs a CUDA device" in start
+    with pytest.raises(UserError, match="compile and cuda_graphs exclude each other"):
+        dataclasses.replace(tiny_cfg, cuda_graphs=True, compile=True).validate()
 
 
 class HostReads(TorchDispatchMode):
@@ -111,7 +153,7 @@ class HostReads(TorchDispatchMode):
 @pytest.mark.parametrize("preset, keys", [
     ("demo", ["nan_policy=skip", "lecam=0.1", "lr_schedule=linear", "d_steps=2"]),
     *[("demo", [f"loss={loss}"]) for loss in ("acgan", "acgan-mod", "tac", "projection", "reacgan")],
-    ("modern-cifar", ["g_width=8", "d_width=8"]),
+    ("modern-cifar", ["g_width=8", "d_width=8", "precision=bf16"]),  # bf16 autocast, as on a GPU
     ("modern-64", ["g_width=4", "d_width=4", "batch_size=4", "precision=fp32"]),
 ], ids=lambda v: v if isinstance(v, str) else ",".join(v))
 def test_no_step_reads_a_value_back(preset, keys):

@@ -22,7 +22,7 @@ def losses(t: Trainer, steps: int) -> torch.Tensor:
     rows = []
     for _ in range(steps):
         out = t.train_step()
-        rows.append(torch.stack([out["d_loss"], out["g_loss"]]))  # a new tensor: a replay reuses its outputs
+        rows.append(torch.stack([out["d_loss"], out["g_loss"]]))
     return torch.stack(rows).cpu()
 
 

@@ -72,7 +72,7 @@ class TrainConfig:
     precision: str = "fp32"         # fp32 | bf16 (autocast, fp32 master weights) | auto (bf16 where timed faster)
     channels_last: bool = True      # memory format for convolutions
     compile: bool = False           # torch.compile G and D (falls back to eager if it fails; 0.7-1.1x eager so far)
-    cuda_graphs: bool = False       # replay the whole step from a CUDA graph (falls back to eager where it cannot)
+    cuda_graphs: bool = False       # CUDA, one process, not with compile: record the step once, replay it (else eager)
     sync_batchnorm: bool = True     # under torchrun: BatchNorm statistics over the global batch, as in 1 process
     log_every: int = 50             # steps between stats.jsonl lines (and host syncs)
     sample_every: int = 500         # steps between sample grids
@@ -111,6 +111,8 @@ class TrainConfig:
             need(float(getattr(self, name)) > 0, f"{name} must be positive")
         need(isinstance(self.monitor_every, int) and self.monitor_every >= 0, "monitor_every must be >= 0")
         need(isinstance(self.attention_res, int) and self.attention_res >= 0, "attention_res must be >= 0 (px)")
+        need(not (self.compile and self.cuda_graphs),
+             "compile and cuda_graphs exclude each other (a recorded step is not compiled): set one of them to false")
         need(self.monitor_every % self.log_every == 0,
              f"monitor_every ({self.monitor_every}) must be a multiple of log_every ({self.log_every})")
         need(self.monitor_samples >= 2 and self.monitor_pairs >= 1, "monitor_samples >= 2 and monitor_pairs >= 1")

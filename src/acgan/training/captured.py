@@ -30,11 +30,9 @@ WARMUP = 3  # eager steps before recording (torch.cuda.graph's documented patter
 def unsupported(trainer) -> str | None:
     """Why this run cannot replay its step from a CUDA graph, or None."""
     if trainer.device.type != "cuda":
-        return "CUDA graphs need a CUDA device"
+        return "it needs a CUDA device"
     if trainer.dist.active:
-        return "not under torchrun (DDP's gradient hooks are not recorded)"
-    if trainer.cfg.compile:
-        return "compile is on: use one of compile and cuda_graphs"
+        return "DDP's gradient hooks cannot be recorded"
     return None
 
 
@@ -130,6 +128,7 @@ class Replay:
                 opt.zero_grad(set_to_none=True)  # the gradients are allocated by the recorded backward passes
             with torch.cuda.graph(graph, pool=before.pool, capture_error_mode="thread_local"):
                 values = t.iteration(self.feed.reals(), self.feed.ema_weight)
+            t.recording = False
             graph.replay()
         except Exception as e:  # recording fails in many ways (a host read, an unsupported kernel): say which
             cause = e.__context__ if e.__context__ is not None else e  # the body's error, not capture_end's
@@ -137,17 +136,17 @@ class Replay:
             graph = None
             if before is not None:
                 before.restore()
-            t.recording, t.replay, t.replaying = False, None, False
+            t.recording, t.replay, t.graphs_wanted = False, None, False
             t.D.requires_grad_(True)  # a failure in G's half left D frozen
             for opt in (t.opt_d, t.opt_g):
                 opt.zero_grad(set_to_none=True)
                 opt.__dict__.pop("found_inf", None)
             t.compile_note = f"eager (cuda_graphs: recording failed: {type(cause).__name__}: {said[:120]})"
-            t.say(f"step {t.step + 1}: {t.compile_note}; training goes on with eager steps")
+            t.say(f"step {t.step + 1}: cuda_graphs: recording failed ({type(cause).__name__}: {said[:120]}): the step "
+                  "reads a value back or runs what a graph cannot hold; training goes on with eager steps "
+                  "(cuda_graphs=false skips the attempt)")
             self.values = t.iteration(self.feed.reals(), self.feed.ema_weight)
             return
-        finally:
-            t.recording = False
         self.graph, self.values = graph, values
         t.say(f"step {t.step + 1}: the training step is replayed from a CUDA graph from here (recorded in "
               f"{time.perf_counter() - start:.1f} s)")

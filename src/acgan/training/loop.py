@@ -110,12 +110,12 @@ class Trainer(StepMaths, TrainerState):
         self.sums = torch.zeros(len(self.stat_keys), device=self.device)  # the stats since the last log line
         self.recording, self.replay, self.last_view = False, None, None
         self.say = lambda msg: None  # run()'s log, for what a replayed step has to say
-        self.replaying = False
+        self.graphs_wanted = False
         if cfg.cuda_graphs:
             why = unsupported(self)
-            self.replaying = why is None
+            self.graphs_wanted = why is None
             self.compile_note = (f"CUDA graph replays of the whole step after {WARMUP} eager steps"
-                                 if why is None else f"eager (cuda_graphs: {why})")
+                                 if why is None else f"{self.compile_note}; cuda_graphs off: {why}")
         self.noise_streams()
         self.monitor = None
         if cfg.monitor_every and CollapseMonitor.usable(data.resolution):
@@ -179,8 +179,8 @@ class Trainer(StepMaths, TrainerState):
     def train_step(self) -> dict:
         """One iteration (step.py) with the real batches d_steps * step + i, as the plain step feeds it, or replayed
         from a CUDA graph (captured.py); returns its stats by name."""
-        if self.replaying and self.replay is None:  # after a resume's load_state: the feed takes the rates over
-            self.replay = Replay(self)
+        if self.graphs_wanted and self.replay is None:  # at the first step, after any load_state: the feed takes
+            self.replay = Replay(self)                # the optimisers' rates over
         if self.replay is not None:
             values = self.replay.step()
         else:
