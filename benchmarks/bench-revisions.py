@@ -1,7 +1,7 @@
 """Presets' training speed at two revisions of the code, side by side: each round times every preset at the old
 revision, then at the new one (`acgan bench --presets`' worker function, a fresh process each, at the preset's own
 precision), so both meet the same drift of the machine; prints every reading, the medians and the median of the
-rounds' ratios (the figure to quote: a machine's speed drifts by 10-20% between minutes).
+rounds' ratios (the figure to quote: a 2-core machine's speed drifts by up to a third between minutes).
 
 usage: python benchmarks/bench-revisions.py OLD_REV [NEW_REV] [--presets demo,cifar-cpu] [--rounds 6] [--seconds 10]
 NEW_REV defaults to the working tree. The old revision is checked out in a temporary git worktree."""
@@ -21,8 +21,9 @@ def speed(src: Path, preset: str, seconds: float) -> float:
     env = dict(os.environ, PYTHONPATH=str(src))
     code = ("import json; from acgan.bench.presets import preset_worker; "  # the worker's own call, at either revision
             f"print(json.dumps(preset_worker({preset!r}, 'cpu', {seconds})))")
-    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=src.parent)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=src.parent)
+    if res.returncode:
+        sys.exit(f"{preset} at {src.parent}: {res.stderr.strip()[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])["steps_per_s"]
 
 

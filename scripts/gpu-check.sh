@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The CUDA path, with one JSON summary. By default (about 8 minutes): the captured step's tests on the GPU
-# (tests/test_cuda_graphs.py: it trains what the eager step trains, fresh noise every replay, no host sync), the
-# bench of the presets the targets name, each eager, captured and in the public AC-GAN loop side by side (rows in
-# gpu-bench.json: copy it to docs/results/), and modern-cifar trained captured for GPU_CHECK_MINUTES, then `check`
-# and `evaluate` on it (samples, accuracy, variety, FID in the evaluator's space). GPU_CHECK_ALL=1 adds what the first
-# GPU run checked (about 9 minutes more): `acgan bench --device cuda`; modern-cifar and modern-64 trained eagerly for
+# The CUDA path, with one JSON summary. By default: the captured step's tests on the GPU (tests/test_cuda_graphs.py,
+# which needs pytest: `pip install '.[test]'`; it trains what the eager step trains, fresh noise every replay, no host
+# read, a failed recording trains on), the bench of five presets (demo, cifar-cpu, modern-cifar, modern-64,
+# StudioGAN's BigGAN shape), each eager, captured and in the public AC-GAN loop side by side (rows in gpu-bench.json:
+# copy it to docs/results/), and modern-cifar trained captured for GPU_CHECK_MINUTES, then `check` and `evaluate` on
+# it (samples, accuracy, variety, FID in the evaluator's space); the summary says whether its step was replayed.
+# GPU_CHECK_ALL=1 adds what the first GPU run checked (about 9 minutes on an H200): `acgan bench --device cuda`;
+# modern-cifar and modern-64 trained eagerly for
 # GPU_CHECK_SECONDS each; torch.compile; the same training under torchrun (one process: with one GPU torchrun gives
 # WORLD_SIZE 1, where acgan trains as one process), and NCCL itself (a one-rank process group, an all-reduce, the
 # global BatchNorm); sample on CUDA; with real data (DATA_ZIP) cifar-cpu trained whole and evaluated as on a CPU. The
@@ -12,13 +14,13 @@
 #
 # usage: scripts/gpu-check.sh [DATA_ZIP] [OUT]       (DATA_ZIP: one folder per class, CIFAR-10's say; without it,
 #        synthetic class folders written here and no quality run; default OUT: gpu-check/)
-#        GPU_CHECK_MINUTES (default 2): the captured modern-cifar run; GPU_CHECK_PRESETS: the bench's presets
-#        GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips the quality run,
-#        GPU_CHECK_QUALITY_STEPS shortens it; GPU_CHECK_COMPILE_BENCH=1 adds eager against torch.compile for
-#        modern-cifar and modern-64 (benchmarks/bench-compile.py; up to 5 minutes more)
-#        GPU_CHECK_DEVICE=cpu GPU_CHECK_SECONDS=5 GPU_CHECK_QUALITY_STEPS=20 \
-#            GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
-#            scripts/gpu-check.sh   runs the same steps briefly, on small models, on a CPU
+#        GPU_CHECK_MINUTES (default 2): the captured modern-cifar run; GPU_CHECK_PRESETS: the bench's presets;
+#        GPU_CHECK_SET="KEY=VALUE ...": config overrides for every run trained
+#        with GPU_CHECK_ALL=1: GPU_CHECK_SECONDS (default 100): seconds each preset trains; GPU_CHECK_QUALITY=0 skips
+#        the quality run, GPU_CHECK_QUALITY_STEPS shortens it; GPU_CHECK_COMPILE_BENCH=1 adds eager against
+#        torch.compile for modern-cifar and modern-64 (benchmarks/bench-compile.py; up to 5 minutes more)
+#        GPU_CHECK_DEVICE=cpu GPU_CHECK_MINUTES=0.2 GPU_CHECK_SET="g_width=8 d_width=8 batch_size=16" \
+#            scripts/gpu-check.sh   runs the default steps briefly, on small models, on a CPU
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-}
@@ -26,7 +28,7 @@ OUT=${2:-gpu-check}
 DEV=${GPU_CHECK_DEVICE:-cuda}
 SECONDS_EACH=${GPU_CHECK_SECONDS:-100}
 QUALITY=${GPU_CHECK_QUALITY:-1}
-SETS=(); for kv in ${GPU_CHECK_SET:-}; do SETS+=(--set "$kv"); done  # config overrides for the two presets
+SETS=(); for kv in ${GPU_CHECK_SET:-}; do SETS+=(--set "$kv"); done  # config overrides for the runs trained
 PY=${PYTHON:-.venv/bin/python}
 ACGAN="$PY -m acgan.cli"
 mkdir -p "$OUT"
@@ -68,11 +70,11 @@ step env 60 $PY -c "import json, torch; print(json.dumps({'torch': torch.__versi
   'device': torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
   'bf16': torch.cuda.is_available() and torch.cuda.is_bf16_supported()}))"
 [ "$DEV" = cuda ] && step captured-test 300 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py
-# the targets' presets, eager, captured and in the public loop (on a CPU: demo, eager only), as rows to keep in the
-# docs' results (gpu-bench.json); StudioGAN's BigGAN shape on CIFAR-10, beside its published time for 100,000 steps
-TARGETS=demo,cifar-cpu,modern-cifar,modern-64,benchmarks/studiogan-cifar10.yaml
+# five presets, eager, captured and in the public loop (on a CPU: demo, eager only), as rows to keep in the docs'
+# results (gpu-bench.json); StudioGAN's BigGAN shape on CIFAR-10, beside its published time for 100,000 steps
+BENCHED=demo,cifar-cpu,modern-cifar,modern-64,benchmarks/studiogan-cifar10.yaml
 step bench-presets 480 $ACGAN bench --device "$DEV" \
-    --presets "${GPU_CHECK_PRESETS:-$([ "$DEV" = cpu ] && echo demo || echo $TARGETS)}" \
+    --presets "${GPU_CHECK_PRESETS:-$([ "$DEV" = cpu ] && echo demo || echo $BENCHED)}" \
     --seconds "$([ "$DEV" = cpu ] && echo 0 || echo 3)" --out "$OUT/gpu-bench.json"
 # the quality window: modern-cifar trained captured for a fixed time, then the evaluator and the evaluation
 MINUTES=${GPU_CHECK_MINUTES:-2}
@@ -170,6 +172,10 @@ for run in [p for p in sorted(out.glob("run-*")) + sorted(out.glob("quality-*"))
     late = stats[len(stats) // 2:]
     summary[run.name] = {"steps": stats[-1]["step"] if stats else 0, "summary": start,
                          "images_per_s": sum(r["images_per_s"] for r in late) / len(late) if late else None}
+    said = [line.split(" ", 2)[2] for line in logs.splitlines() if "CUDA graph from here" in line
+            or "recording failed" in line or "cuda_graphs off" in line]
+    if said:  # whether a captured run's step was replayed, and if not, why
+        summary[run.name]["cuda_graphs"] = said
     probe = out / f"probe-{run.name.removeprefix('run-')}.json"
     if probe.is_file():
         summary[run.name]["probe"] = json.loads(probe.read_text())

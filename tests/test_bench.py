@@ -128,8 +128,18 @@ def test_a_preset_is_timed_captured_and_in_the_public_loop_too():
     the public loop (baseline.py) runs on the preset's own G and D. The table shows rows without FLOPs."""
     from acgan.bench.presets import format_presets, preset_worker
     captured = preset_worker("demo", "cpu", 0, ["batch_size=16"], mode="captured")
-    assert (captured["mode"], captured["note"]) == ("eager", "eager (cuda_graphs: CUDA graphs need a CUDA device)")
+    assert (captured["mode"], captured["note"]) == ("eager", "eager; cuda_graphs off: it needs a CUDA device")
     public = preset_worker("demo", "cpu", 0, ["batch_size=16"], mode="public loop")
     assert (public["mode"], public["d_steps"], public["precision"], public["mfu"]) == ("public loop", 1, "fp32", None)
     table = format_presets([captured, public])
     assert "public loop" in table and f"{1e5 / public['steps_per_s'] / 3600:9.1f}h" in table
+
+
+def test_a_captured_row_takes_the_eager_step_s_flops_and_the_public_loop_none():
+    from acgan.bench.presets import with_eager_flops
+    eager = {"mode": "eager", "flops_per_step": 4e9, "steps_per_s": 10.0, "matmul_peak_flops": 1e12, "mfu": 0.04}
+    captured = with_eager_flops({"mode": "captured", "flops_per_step": None, "steps_per_s": 50.0,
+                                 "matmul_peak_flops": 1e12, "mfu": None}, eager)
+    assert (captured["flops_per_step"], captured["mfu"]) == (4e9, 4e9 * 50 / 1e12)
+    public = {"mode": "public loop", "flops_per_step": None, "steps_per_s": 5.0, "matmul_peak_flops": 1e12, "mfu": None}
+    assert with_eager_flops(public, eager) == public

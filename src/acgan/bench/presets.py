@@ -67,8 +67,8 @@ def modes_for(device: str) -> tuple[str, ...]:
 
 def preset_worker(preset: str, device_name: str, seconds: float, overrides=(), mode: str = "eager") -> dict:
     """One preset's step (with `overrides`, KEY=VALUE) timed in this process in `mode` (MODES): warm-up steps (two;
-    a captured step's also record its graph), then whole steps for at least `seconds` (and at least 3). FLOPs are
-    counted on the eager step only (a graph's replay runs no Python for the counter to see)."""
+    for a captured step WARMUP eager ones, the recording and a replay), then whole steps for at least `seconds` (and
+    at least 3). FLOPs are counted on the eager step only (a replay runs no Python for the counter to see)."""
     device = resolve_device(device_name)
     extra = ["cuda_graphs=true"] if mode == "captured" else []
     cfg = assemble(preset, {"device": device_name}, ["monitor_every=0", *overrides, *extra])
@@ -123,29 +123,36 @@ def device_label(device: torch.device) -> str:
 def preset_speed(names: list[str], device: str, seconds: float, log, overrides=()) -> list[dict]:
     for name in names:  # a bad name or --set is one line here, not a worker's traceback
         assemble(name, {"device": device}, ["monitor_every=0", *overrides])
-    log(f"timing {len(names)} preset{'s' if len(names) > 1 else ''}, each in a process of its own: its set-up, two "
-        f"warm-up steps, then at least {seconds:g} s")
+    modes = modes_for(device)
+    log(f"timing {len(names)} preset{'s' if len(names) > 1 else ''} ({', '.join(modes)}), each in a process of its "
+        f"own: its set-up, warm-up steps, then at least {seconds:g} s")
     rows, width = [], max(20, *(len(label(n, overrides)) for n in names))
     for name in names:
         eager = None
-        for mode in modes_for(device):
+        for mode in modes:
             res = subprocess.run([sys.executable, "-m", "acgan.bench.worker", "preset", name, device, str(seconds),
                                   mode, *overrides], capture_output=True, text=True)
-            if res.returncode and mode == "public loop":  # a D that is not an AC-GAN's: no such loop for it
-                log(f"  {label(name, overrides):{width}s} public loop: not run ({_last_line(res.stderr)})")
+            if res.returncode and mode == "public loop":  # a D that is not an AC-GAN's, say: no row, and why
+                log(f"  {label(name, overrides):{width}s} public loop: failed ({_last_line(res.stderr)})")
                 continue
             if res.returncode:
                 raise RuntimeError(f"bench of preset {name} ({mode}) failed: {res.stderr[-2000:]}")
-            r = json.loads(res.stdout.strip().splitlines()[-1])
-            if r["flops_per_step"] is None and eager is not None and r["d_steps"] == eager["d_steps"]:
-                r["flops_per_step"] = eager["flops_per_step"]  # the same step's arithmetic, replayed
-                r["mfu"] = r["flops_per_step"] * r["steps_per_s"] / r["matmul_peak_flops"]
+            r = with_eager_flops(json.loads(res.stdout.strip().splitlines()[-1]), eager)
             eager = eager or r
             rows.append(r)
             mfu = f"MFU {r['mfu']:6.1%}" if r["mfu"] is not None else ""
             log(f"  {r['preset']:{width}s} {r['mode']:11s} {r['steps_per_s']:8.2f} steps/s "
                 f"{r['images_per_s']:9.1f} images/s  {mfu}")
     return rows
+
+
+def with_eager_flops(row: dict, eager: dict | None) -> dict:
+    """A captured row takes the eager row's FLOPs and so has an MFU: the same step's arithmetic, replayed. The
+    public loop's step is another computation: no FLOPs, no MFU."""
+    if row["mode"] == "captured" and eager is not None:
+        row = dict(row, flops_per_step=eager["flops_per_step"])
+        row["mfu"] = row["flops_per_step"] * row["steps_per_s"] / row["matmul_peak_flops"]
+    return row
 
 
 def _last_line(text: str) -> str:

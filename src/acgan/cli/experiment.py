@@ -16,10 +16,10 @@ from .app import echo_err, main
 @click.option("--iters", type=click.IntRange(1), default=20, show_default=True, help="Timed steps per run (3 runs).")
 @click.option("--quick", is_flag=True, help="dcgan-small at batch 64 only.")
 @click.option("--presets", metavar="NAMES|cpu|gpu|all",
-              help="Instead: each preset's own step (steps/s, images/s, MFU, peak memory), one process each; `cpu` "
-                   "the presets sized for a CPU, `gpu` the others.")
+              help="Instead: each preset's own step (steps/s, images/s, MFU, peak memory), one process each (on CUDA "
+                   "three: eager, captured, the public loop); `cpu` the presets sized for a CPU, `gpu` the others.")
 @click.option("--seconds", type=click.FloatRange(0),
-              help="With --presets: timed seconds per preset, at least 3 steps (default 10).")
+              help="With --presets: timed seconds per preset and way of stepping, at least 3 steps (default 10).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="With --presets: a config key changed in every preset timed (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path),
