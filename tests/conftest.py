@@ -100,6 +100,22 @@ def assert_same_weights(a: dict, b: dict, parts=("G", "D")) -> None:
             assert torch.equal(tensor, b[part][name]), f"{part}.{name} differs"
 
 
+def assert_same_state(a, b, where="checkpoint") -> None:
+    """Every tensor (dtype and values), number and string of two checkpoint states is identical, recursively."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (where, sorted(a), sorted(b))
+        for k in a:
+            assert_same_state(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_state(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and torch.equal(a, b), f"{where} differs"
+    else:
+        assert a == b, (where, a, b)
+
+
 def straight_and_resumed(cfg, tmp_path, steps: int, cut: int, *, interrupt=None):
     """(state after `steps` steps in one go, state after `cut` steps then a resume to `steps`), both from the
     newest checkpoint. `interrupt(run_dir)` may break the cut run first (delete, damage a checkpoint...)."""

@@ -13,29 +13,12 @@ from acgan.rundir import RunDir
 from acgan.training.captured import WARMUP, Replay
 from acgan.training.single_run import train
 
-from .conftest import straight_and_resumed
+from .conftest import assert_same_state, straight_and_resumed
 
 # everything a step can hold: several D steps, a learning-rate schedule, the EMA, skipping, DiffAugment's random
 # ops, dropout, both extra terms (LeCam's running state, IMLE's masked mean)
 FULL = dict(d_steps=2, ema_decay=0.999, lr_schedule="linear", nan_policy="skip", diffaugment="color,translation,cutout",
             lecam=0.1, imle=1.0, steps=6)
-
-
-def assert_same_state(a, b, where="state"):
-    """Every tensor, number and string of two checkpoints' states (nested) is identical."""
-    assert type(a) is type(b) or (isinstance(a, dict) and isinstance(b, dict)), (where, type(a), type(b))
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            assert_same_state(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same_state(x, y, f"{where}[{i}]")
-    elif torch.is_tensor(a):
-        assert a.dtype == b.dtype and torch.equal(a, b), f"{where} differs"
-    else:
-        assert a == b, (where, a, b)
 
 
 def fed_on_cpu(monkeypatch, record=False):

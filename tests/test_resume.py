@@ -5,13 +5,12 @@ import dataclasses
 import shutil
 
 import pytest
-import torch
 
 from acgan.losses.terms import TERMS
 from acgan.rundir import RunDir
 from acgan.training.single_run import resume, train
 
-from .conftest import write_folder_dataset
+from .conftest import assert_same_state, write_folder_dataset
 
 BIGGAN = dict(arch="biggan", resolution=32, g_width=2, d_width=2, embed_dim=8, z_dim=24, loss="adc",
               spectral_norm="both", ema_decay=0.99, d_steps=2)
@@ -30,22 +29,6 @@ CASES = {  # name -> (config changes from tiny_cfg, steps, cut)
     "biggan": ({**BIGGAN, "attention_res": 0, "hierarchical_z": False}, 4, 2),
     "biggan-attention-hierarchical": ({**BIGGAN, "attention_res": 16, "hierarchical_z": True}, 4, 2),
 }
-
-
-def assert_same_state(a, b, where="checkpoint"):
-    """Every tensor of two checkpoint states bit-identical, recursively."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), (where, sorted(a), sorted(b))
-        for k in a:
-            assert_same_state(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same_state(x, y, f"{where}[{i}]")
-    elif isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), f"{where} differs"
-    else:
-        assert a == b, (where, a, b)
 
 
 @pytest.mark.parametrize("case", CASES)

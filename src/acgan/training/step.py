@@ -31,15 +31,20 @@ class StepMaths:
             d_real, d_fake = self.d_forward(self.augment(x_real)), self.d_forward(self.augment(fake.detach()))
         d = self.loss.discriminator(d_real, d_fake, y_real, y_fake)
         view = StepView(x_real, y_real, fake, y_fake, d_real, d_fake)
-        for term in self.d_terms:
-            added, d[term.name] = term(view)
-            d["loss"] = d["loss"] + added
-        self.opt_d.zero_grad(set_to_none=True)
-        d["loss"].backward()
-        if self.skip_nonfinite:
-            self.skipped += skip_if_not_finite(self.opt_d, d["loss"])
-        self.opt_d.step()
+        self._learn(d, self.d_terms, view, self.opt_d)
         return d, view
+
+    def _learn(self, out: dict, terms: list, view: StepView, opt: torch.optim.Optimizer) -> None:
+        """A player's extra terms added to its loss (`out`, with their values), then one update of its weights on
+        it (skipped on the device where the loss is not finite, with nan_policy skip)."""
+        for term in terms:
+            added, out[term.name] = term(view)
+            out["loss"] = out["loss"] + added
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        if self.skip_nonfinite:
+            self.skipped += skip_if_not_finite(opt, out["loss"])
+        opt.step()
 
     def autocast(self):
         """bf16 autocast in the run's precision; without its cache of cast weights while a CUDA graph records (the
@@ -62,14 +67,7 @@ class StepMaths:
             g_out = self.d_frozen(self.augment(view.fake))
         g = self.loss.generator(g_out, view.fake_labels)
         view = StepView(view.real, view.real_labels, view.fake, view.fake_labels, d_fake=g_out)
-        for term in self.g_terms:
-            added, g[term.name] = term(view)
-            g["loss"] = g["loss"] + added
-        self.opt_g.zero_grad(set_to_none=True)
-        g["loss"].backward()
-        if self.skip_nonfinite:
-            self.skipped += skip_if_not_finite(self.opt_g, g["loss"])
-        self.opt_g.step()
+        self._learn(g, self.g_terms, view, self.opt_g)
         if self.ema:
             self.ema.update(self.G, ema_weight)
         self.D.requires_grad_(True)
