@@ -2,9 +2,9 @@
 
 Small models are bound by launching kernels from Python, not by arithmetic (docs/benchmarks.md, "GPU"). A CUDA
 graph records the whole iteration of step.py once (every D update, G's update, fused Adam, the EMA, the statistics'
-sum) and replays it. We record with torch.cuda.graph rather than torch.compile's CUDA-graph mode: compile split the
-step at its graph breaks, left the optimisers and the EMA outside, took minutes to compile the larger presets and
-ran the small ones slower than eager (docs/benchmarks.md), while recording the eager step takes one step's time.
+sum) and replays it. We record with torch.cuda.graph rather than torch.compile's CUDA-graph mode: our compile
+covers G and D, not the optimisers or the EMA, took minutes for the larger presets and ran the small ones slower
+than eager (docs/benchmarks.md), while recording the eager step takes one step's time.
 
 A graph replays fixed addresses, so every input of a step sits in a tensor that is refilled before each replay
 (`StaticFeed`): the rows of held data (indexed on the device), or the bytes of streamed data; the learning rates
