@@ -86,7 +86,7 @@ def test_a_recording_that_fails_on_the_gpu_trains_on_eagerly():
 
         def read(*args):
             out = generator(*args)
-            float(out["loss"])  # a host read: not allowed while a graph records
+            float(out["loss"].detach())  # a host read: not allowed while a graph records
             return out
         trainer.loss.generator = read
         return trainer
