@@ -47,8 +47,8 @@ class StepMaths:
         opt.step()
 
     def autocast(self):
-        """bf16 autocast in the run's precision; without its cache of cast weights while a CUDA graph records, as
-        torch's CUDA-graph notes ask of autocast in a recording."""
+        """bf16 autocast in the run's precision; without its cache of cast weights while a CUDA graph records (torch's
+        make_graphed_callables refuses autocast's cache in a recording; we keep to the same rule)."""
         return autocast(self.device, self.precision, cache=not self.recording)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
