@@ -71,7 +71,8 @@ class StepMaths:
         if self.ema:
             self.ema.update(self.G, ema_weight)
         self.D.requires_grad_(True)
-        self.last_view = view  # what this step computed, for a look from outside (a replay writes over it)
+        if self.graphs_wanted:  # what a replayed step computed, for a look from outside (the next replay writes
+            self.last_view = view  # over it); a plain step keeps nothing past its end
         out = {"d_loss": d["loss"], "g_loss": g["loss"], **d, **g}
         values = torch.stack([out[k].detach().float() for k in self.stat_keys])
         self.sums += torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0) if self.skip_nonfinite else values
