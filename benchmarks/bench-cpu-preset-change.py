@@ -11,9 +11,7 @@ from pathlib import Path
 
 import torch
 
-from acgan.bench.presets import preset_shape
-from acgan.bench.run import synthetic_data
-from acgan.config import assemble
+from acgan.bench.presets import preset_trainer
 from acgan.models import biggan
 from acgan.training.loop import Trainer
 
@@ -23,9 +21,7 @@ spec.loader.exec_module(bench_attention)
 
 
 def trainer(preset: str, overrides: list[str]) -> Trainer:
-    cfg = assemble(preset, {"precision": "fp32", "device": "cpu"}, ["monitor_every=0", *overrides])
-    channels, px = preset_shape(cfg)
-    return Trainer(cfg, synthetic_data(cfg.arch, n=512, shape=(channels, px)))
+    return preset_trainer(preset, "cpu", ["precision=fp32", *overrides], n=512)[0]
 
 
 def main(preset: str, old_keys: list[str], rounds: int = 3) -> None:

@@ -143,13 +143,8 @@ def test_no_step_reads_a_value_back(preset, keys):
     """Every loss, extra term and architecture a preset trains runs its whole step (both players' forward and
     backward passes, Adam, the EMA, the stats' sum) without reading a device value back: the condition for recording
     it as a CUDA graph, checked on the CPU by watching every operator the step dispatches."""
-    from acgan.bench.presets import preset_shape
-    from acgan.bench.run import synthetic_data
-    from acgan.config import assemble
-    from acgan.training.loop import Trainer
-    cfg = assemble(preset, {"device": "cpu"}, ["monitor_every=0", "batch_size=8", *keys])
-    channels, px = preset_shape(cfg)
-    trainer = Trainer(cfg, synthetic_data(cfg.arch, n=64, shape=(channels, px)))
+    from acgan.bench.presets import preset_trainer
+    trainer, _ = preset_trainer(preset, "cpu", ["batch_size=8", *keys], n=64)
     replay = Replay(trainer, record=False)
     replay.step()  # the optimisers' state is created here, as in the eager warm-up before a recording
     with HostReads() as reads:

@@ -3,8 +3,7 @@ CPU's side of the same step is tests/test_captured.py)."""
 import pytest
 import torch
 
-from acgan.bench.presets import preset_shape
-from acgan.bench.run import synthetic_data
+from acgan.bench.presets import preset_trainer
 from acgan.config import assemble
 from acgan.training.captured import WARMUP
 from acgan.training.loop import Trainer
@@ -13,9 +12,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def trainer_for(preset: str, graphs: bool, overrides=()) -> Trainer:
-    cfg = assemble(preset, {"device": "cuda"}, ["monitor_every=0", f"cuda_graphs={str(graphs).lower()}", *overrides])
-    channels, px = preset_shape(cfg)
-    return Trainer(cfg, synthetic_data(cfg.arch, n=4 * cfg.batch_size * cfg.d_steps, shape=(channels, px)))
+    return preset_trainer(preset, "cuda", [f"cuda_graphs={str(graphs).lower()}", *overrides])[0]
 
 
 def losses(t: Trainer, steps: int) -> torch.Tensor:

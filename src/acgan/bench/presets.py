@@ -58,6 +58,15 @@ def preset_shape(cfg) -> tuple[int, int]:
     return channels, cfg.resolution or default_resolution(cfg.arch, native)
 
 
+def preset_trainer(preset: str, device_name: str, overrides=(), n: int | None = None) -> tuple[Trainer, object]:
+    """(a trainer of `preset` with `overrides`, KEY=VALUE, and its data): `n` random images of the preset's shape,
+    10 classes (default: two steps' batches, at least 512); the collapse monitor off."""
+    cfg = assemble(preset, {"device": device_name}, ["monitor_every=0", *overrides])
+    channels, px = preset_shape(cfg)
+    data = synthetic_data(cfg.arch, n=n or max(512, 2 * cfg.batch_size * cfg.d_steps), shape=(channels, px))
+    return Trainer(cfg, data), data
+
+
 MODES = ("eager", "captured", "public loop")
 
 
@@ -71,10 +80,8 @@ def preset_worker(preset: str, device_name: str, seconds: float, overrides=(), m
     at least 3). FLOPs are counted on the eager step only (a replay runs no Python for the counter to see)."""
     device = resolve_device(device_name)
     extra = ["cuda_graphs=true"] if mode == "captured" else []
-    cfg = assemble(preset, {"device": device_name}, ["monitor_every=0", *overrides, *extra])
-    channels, px = preset_shape(cfg)
-    data = synthetic_data(cfg.arch, n=max(512, 2 * cfg.batch_size * cfg.d_steps), shape=(channels, px))
-    trainer = Trainer(cfg, data)
+    trainer, data = preset_trainer(preset, device_name, [*overrides, *extra])
+    cfg, (channels, px) = trainer.cfg, preset_shape(trainer.cfg)
     step = trainer.train_step
     if mode == "public loop":
         step = BaselineLoop(trainer.G, trainer.D, data.images.load(), data.labels, cfg.batch_size, device).train_step

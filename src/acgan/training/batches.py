@@ -40,6 +40,11 @@ class BatchOrder:
         return self._perm[start:start + self.local]
 
 
+def as_batch(images_uint8: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
+    """Images as read (uint8) as the step takes them: [-1, 1] floats in the run's memory format."""
+    return to_unit(images_uint8).contiguous(memory_format=memory_format)
+
+
 class DeviceBatches:
     """Batches from a uint8 data set held on the device."""
 
@@ -57,7 +62,7 @@ class DeviceBatches:
 
     def take(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch of rows `idx` (on the device): a replayed step indexes its fixed row buffer here."""
-        return to_unit(self.images[idx]).contiguous(memory_format=self.memory_format), self.labels[idx]
+        return as_batch(self.images[idx], self.memory_format), self.labels[idx]
 
 
 class StreamedBatches:
@@ -103,8 +108,7 @@ class StreamedBatches:
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.raw(step)
-        x = x.to(self.device, non_blocking=True)
-        return to_unit(x).contiguous(memory_format=self.memory_format), y.to(self.device)
+        return as_batch(x.to(self.device, non_blocking=True), self.memory_format), y.to(self.device)
 
     def raw(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Batch `step` as read: uint8 images (pinned on CUDA) and labels, on the host."""

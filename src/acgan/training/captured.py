@@ -21,8 +21,7 @@ import time
 
 import torch
 
-from ..pixels import to_unit
-from .batches import DeviceBatches
+from .batches import DeviceBatches, as_batch
 
 WARMUP = 3  # eager steps before recording (torch.cuda.graph's documented pattern)
 
@@ -78,7 +77,7 @@ class StaticFeed:
         b = self.t.batches
         if self.held:
             return [b.take(rows) for rows in self.rows]
-        return [(to_unit(x).contiguous(memory_format=b.memory_format), y) for x, y in zip(self.images, self.labels)]
+        return [(as_batch(x, b.memory_format), y) for x, y in zip(self.images, self.labels)]
 
 
 class Replay:
